@@ -1,0 +1,119 @@
+"""The paper's CNN: conv 64 x 5x5 -> max-pool stride 2 -> ReLU -> FC 1024 -> 64 -> 10.
+
+The text says one conv layer of 64 5x5 kernels, max-pooling with stride 2, ReLU, and fully
+connected layers "1024 - 64 - 10". One 5x5 conv (padding 2) on a 32x32 image pooled with stride 2
+leaves a 16x16x64 = 16,384-wide map, not 1024 (STUDY_BRIEF section 2). This implementation makes
+the map 1024 wide by a further adaptive max-pool to a ``feature_grid`` x ``feature_grid`` grid
+(4 x 4 x 64 = 1024), which also works for 28x28 MNIST without padding it to 32x32.
+``feature_grid=None`` keeps the full map (the authors' one-conv code: 16,384 inputs).
+
+The conv has no bias: sampled kernels have none to sample, and the fully trained baseline keeps
+the same architecture. Layers are initialised only from an explicit generator (``init_``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ArchitectureConfig:
+    """Sizes of the paper's CNN. Defaults: the paper's text, with the 1024 made by a 4x4 grid."""
+
+    n_kernels: int = 64
+    kernel_size: int = 5
+    pool_kernel: int = 2
+    pool_stride: int = 2
+    feature_grid: int | None = 4
+    hidden_units: int = 64
+    n_classes: int = 10
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def pooled_size(self, image_size: int) -> int:
+        """Side of the map after conv (same padding) and the stride-2 max-pool."""
+        return (image_size - self.pool_kernel) // self.pool_stride + 1
+
+    def feature_width(self, image_size: int) -> int:
+        """Inputs to the first FC layer for square images of side ``image_size``."""
+        side = self.feature_grid if self.feature_grid is not None else self.pooled_size(image_size)
+        return self.n_kernels * side * side
+
+    def check(self, image_size: int) -> None:
+        """Raise ``ValueError`` naming the value that cannot work for ``image_size`` images."""
+        for label in ("n_kernels", "kernel_size", "pool_kernel", "pool_stride", "hidden_units", "n_classes"):
+            value = getattr(self, label)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{label} must be a positive integer, got {value!r}")
+        if self.kernel_size > image_size:
+            raise ValueError(f"kernel_size={self.kernel_size} is larger than the {image_size}x{image_size} image")
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd for same padding, got {self.kernel_size}")
+        if self.pool_kernel > image_size:
+            raise ValueError(f"pool_kernel={self.pool_kernel} is larger than the {image_size}x{image_size} image")
+        pooled = self.pooled_size(image_size)
+        if self.feature_grid is not None and not 1 <= self.feature_grid <= pooled:
+            raise ValueError(
+                f"feature_grid={self.feature_grid} must lie between 1 and the pooled map's side {pooled} "
+                f"({image_size}x{image_size} images)"
+            )
+
+
+def conv_features(images: torch.Tensor, kernels: torch.Tensor, arch: ArchitectureConfig) -> torch.Tensor:
+    """conv (same padding) -> max-pool -> ReLU -> grid pool -> flatten: the FC layer's input."""
+    maps = F.conv2d(images, kernels, padding=arch.kernel_size // 2)
+    maps = F.relu(F.max_pool2d(maps, arch.pool_kernel, arch.pool_stride))
+    if arch.feature_grid is not None:
+        maps = F.adaptive_max_pool2d(maps, arch.feature_grid)
+    return maps.flatten(1)
+
+
+class ClassifierHead(nn.Sequential):
+    """FC feature_width -> hidden -> n_classes with a ReLU between (the paper's "1024 - 64 - 10")."""
+
+    def __init__(self, in_features: int, hidden_units: int, n_classes: int) -> None:
+        super().__init__(nn.Linear(in_features, hidden_units), nn.ReLU(), nn.Linear(hidden_units, n_classes))
+
+
+class PaperCNN(nn.Module):
+    """conv -> max-pool -> ReLU -> grid pool -> ClassifierHead. ``conv_weight`` may be frozen."""
+
+    def __init__(self, in_channels: int, image_size: int, arch: ArchitectureConfig = ArchitectureConfig()) -> None:
+        super().__init__()
+        arch.check(image_size)
+        self.arch = arch
+        self.conv_weight = nn.Parameter(torch.empty(arch.n_kernels, in_channels, arch.kernel_size, arch.kernel_size))
+        self.head = ClassifierHead(arch.feature_width(image_size), arch.hidden_units, arch.n_classes)
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        return conv_features(images, self.conv_weight, self.arch)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(images))
+
+
+def init_(module: nn.Module, generator: torch.Generator) -> nn.Module:
+    """PyTorch's default initialisation, drawn from ``generator`` only.
+
+    Weights are Kaiming-uniform (a = sqrt(5)); a bias is uniform in +-1/sqrt(fan_in) of the weight
+    before it. Values are drawn on the CPU in parameter order and copied to the parameters'
+    device, so the same generator gives the same network on every device.
+    """
+    fan_in = 1
+    with torch.no_grad():
+        for param in module.parameters():
+            values = torch.empty(param.shape, dtype=torch.float32)
+            if param.ndim > 1:
+                fan_in = math.prod(param.shape[1:])
+                nn.init.kaiming_uniform_(values, a=math.sqrt(5), generator=generator)
+            else:
+                bound = 1 / math.sqrt(fan_in)
+                values.uniform_(-bound, bound, generator=generator)
+            param.copy_(values)
+    return module

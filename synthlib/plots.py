@@ -1,0 +1,90 @@
+"""Figures: kernel grids, covariance matrices, radial profiles and the Table 1 comparison."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+from matplotlib.figure import Figure
+
+
+def kernel_grid_image(kernels: torch.Tensor, columns: int = 8, pad: int = 1) -> np.ndarray:
+    """Tile ``(K, C, k, k)`` kernels into one image; colour kernels are scaled per kernel to [0, 1],
+    single-channel ones are returned signed (for a diverging colour map). NaN between tiles."""
+    weights = kernels.detach().cpu().double().numpy()
+    n, channels, size, _ = weights.shape
+    rows = math.ceil(n / columns)
+    depth = 3 if channels == 3 else 1
+    canvas = np.full((rows * (size + pad) - pad, columns * (size + pad) - pad, depth), np.nan)
+    for i, kernel in enumerate(weights):
+        tile = np.transpose(kernel, (1, 2, 0)) if channels == 3 else kernel[:1].transpose(1, 2, 0)
+        if channels == 3:
+            low, high = tile.min(), tile.max()
+            tile = (tile - low) / (high - low) if high > low else np.full_like(tile, 0.5)
+        r, c = divmod(i, columns)
+        canvas[r * (size + pad) : r * (size + pad) + size, c * (size + pad) : c * (size + pad) + size] = tile
+    return canvas if depth == 3 else canvas[..., 0]
+
+
+def plot_kernel_grid(kernels: torch.Tensor, title: str = "", ax: plt.Axes | None = None, columns: int = 8) -> plt.Axes:
+    """Show all kernels of a conv layer: RGB for 3 input channels, signed grey-scale (RdBu) for 1."""
+    ax = ax or plt.figure(figsize=(4, 4)).add_subplot()
+    image = kernel_grid_image(kernels, columns)
+    if image.ndim == 3:
+        ax.imshow(np.nan_to_num(image, nan=1.0), interpolation="nearest")
+    else:
+        limit = np.nanmax(np.abs(image)) or 1.0
+        ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+    ax.set_title(title)
+    ax.set_axis_off()
+    return ax
+
+
+def plot_covariance_pair(specified: torch.Tensor, empirical: torch.Tensor, title: str = "") -> Figure:
+    """The specified covariance Sigma beside the empirical covariance of many draws (same colour scale)."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4), constrained_layout=True)
+    limit = float(max(specified.abs().max(), empirical.abs().max()))
+    for ax, matrix, name in zip(axes, (specified, empirical), ("specified Σ", "empirical covariance")):
+        sns.heatmap(matrix.numpy(), ax=ax, cmap="RdBu_r", vmin=-limit, vmax=limit, square=True, cbar=ax is axes[1],
+                    xticklabels=5, yticklabels=5)
+        ax.set_title(name)
+    fig.suptitle(title)
+    return fig
+
+
+def radial_profile(kernel: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Mean weight of a ``(k, k)`` kernel at each distinct distance from its centre."""
+    size = kernel.shape[-1]
+    coords = np.arange(size) - (size - 1) / 2
+    radius = np.round(np.hypot(coords[:, None], coords[None, :]), 6).ravel()
+    values = kernel.detach().cpu().double().numpy().ravel()
+    distances = np.unique(radius)
+    return distances, np.array([values[radius == d].mean() for d in distances])
+
+
+def plot_table1(table: pd.DataFrame, labels: Mapping[str, str] | None = None) -> Figure:
+    """Bars of our mean test accuracy (error bars: std over seeds) per dataset and method, with the
+    paper's mean +- std marked as black diamonds."""
+    labels = dict(labels or {})
+    datasets = list(dict.fromkeys(table["dataset"]))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.8), squeeze=False, constrained_layout=True)
+    palette = sns.color_palette("colorblind", n_colors=table["method"].nunique())
+    for ax, dataset in zip(axes[0], datasets):
+        rows = table[table["dataset"] == dataset].reset_index(drop=True)
+        x = np.arange(len(rows))
+        ax.bar(x, rows["mean"], yerr=rows["std"].fillna(0), color=palette[: len(rows)], capsize=4, label="this study")
+        has_paper = rows["paper_mean"].notna()
+        ax.errorbar(x[has_paper], rows.loc[has_paper, "paper_mean"], yerr=rows.loc[has_paper, "paper_std"], fmt="D",
+                    color="black", capsize=3, label="paper (Table 1)")
+        ax.set_xticks(x, [labels.get(m, m) for m in rows["method"]], rotation=25, ha="right")
+        ax.set_title(dataset)
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_ylim(0, 100)
+    axes[0][0].legend(loc="upper left", fontsize=8)
+    return fig

@@ -1,0 +1,115 @@
+"""A name -> sampler registry.
+
+A *sampler* is a plain function
+
+    sampler(out_channels, in_channels, size, generator, **params) -> Tensor
+
+returning convolution weights of shape ``(out_channels, in_channels, size, size)`` in float32 on
+the CPU, drawn only from ``generator``. Adding a sampler is one decorated function::
+
+    @register_sampler("uniform", presets={"small": {"half_width": 0.1}})
+    def uniform(out_channels, in_channels, size, generator, *, half_width=1.0):
+        shape = (out_channels, in_channels, size, size)
+        return (torch.rand(shape, generator=generator) * 2 - 1) * half_width
+
+Presets are named parameter sets (e.g. "what the paper's text says" versus "what the authors'
+code did"); explicit keyword arguments override a preset's values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+SamplerFn = Callable[..., torch.Tensor]
+
+
+@dataclass(frozen=True)
+class SamplerInfo:
+    """A registered sampler: its function and its named presets."""
+
+    name: str
+    fn: SamplerFn
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def description(self) -> str:
+        doc = (self.fn.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else self.name
+
+
+_REGISTRY: dict[str, SamplerInfo] = {}
+
+
+def register_sampler(
+    name: str, presets: Mapping[str, Mapping[str, Any]] | None = None
+) -> Callable[[SamplerFn], SamplerFn]:
+    """Register ``fn`` under ``name`` (decorator). Names are unique."""
+
+    def decorator(fn: SamplerFn) -> SamplerFn:
+        if name in _REGISTRY:
+            raise ValueError(f"a sampler named {name!r} is already registered")
+        _REGISTRY[name] = SamplerInfo(name=name, fn=fn, presets=dict(presets or {}))
+        return fn
+
+    return decorator
+
+
+def sampler_names() -> list[str]:
+    """Names of all registered samplers, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_sampler(name: str) -> SamplerInfo:
+    """Look a sampler up by name; an unknown name lists the valid ones."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown sampler {name!r}; valid samplers are: {', '.join(sampler_names())}"
+        ) from None
+
+
+def resolve_params(name: str, preset: str | None = None, **params: Any) -> dict[str, Any]:
+    """The keyword arguments a sampler gets: the preset's values, overridden by ``params``."""
+    info = get_sampler(name)
+    if preset is None:
+        return dict(params)
+    if preset not in info.presets:
+        valid = ", ".join(sorted(info.presets)) or "(none)"
+        raise ValueError(f"sampler {name!r} has no preset {preset!r}; valid presets are: {valid}")
+    return {**info.presets[preset], **params}
+
+
+def _check_sizes(out_channels: int, in_channels: int, size: int) -> None:
+    for label, value in (("out_channels", out_channels), ("in_channels", in_channels), ("size", size)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{label} must be a positive integer, got {value!r}")
+
+
+def sample_kernels(
+    name: str,
+    out_channels: int,
+    in_channels: int,
+    size: int,
+    generator: torch.Generator,
+    preset: str | None = None,
+    **params: Any,
+) -> torch.Tensor:
+    """Draw a ``(out_channels, in_channels, size, size)`` float32 weight tensor on the CPU.
+
+    ``generator`` must be a CPU ``torch.Generator``; it is the only source of randomness, so the
+    same generator state always gives the same kernels. Move the result to a device afterwards.
+    """
+    _check_sizes(out_channels, in_channels, size)
+    if generator.device.type != "cpu":
+        raise ValueError("samplers draw on the CPU: pass a CPU torch.Generator and move the weights after")
+    kwargs = resolve_params(name, preset, **params)
+    weights = get_sampler(name).fn(out_channels, in_channels, size, generator, **kwargs)
+    expected = (out_channels, in_channels, size, size)
+    if tuple(weights.shape) != expected:
+        raise RuntimeError(f"sampler {name!r} returned shape {tuple(weights.shape)}, expected {expected}")
+    return weights.to(torch.float32)

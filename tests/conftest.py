@@ -1,0 +1,26 @@
+"""Shared fixtures. Tests that need the genuine datasets skip, with the reason, when they are absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def real_data_dir() -> Path | None:
+    """``$SYNTHLIB_DATA`` if set, else ``../shared/data`` beside the checkout, if it holds MNIST and CIFAR-10."""
+    candidate = Path(os.environ.get("SYNTHLIB_DATA") or REPO_ROOT.parent / "shared" / "data")
+    if all((candidate / f"{name}.npz").exists() for name in ("mnist", "cifar10")):
+        return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def real_data_root() -> Path:
+    root = real_data_dir()
+    if root is None:
+        pytest.skip("real-data tier skipped: no mnist.npz and cifar10.npz in $SYNTHLIB_DATA or ../shared/data")
+    return root

@@ -234,13 +234,13 @@ def run_study(
         for method in methods:
             config = RunConfig(data.name, method, seed, train_configs[method.regime], per_class, val_per_class, arch)
             path = record_path(runs_dir, data.name, method.name, seed)
-            existing = finished_record(path, config_hash(config.to_dict()))
             label = f"{data.name} {method.name} seed={seed}"
-            if existing is not None:
-                records.append(existing)
-                log(f"run {label}: reused finished record, test accuracy {existing.test_accuracy:.4f}")
-                continue
             try:
+                existing = finished_record(path, config_hash(config.to_dict()))
+                if existing is not None:
+                    records.append(existing)
+                    log(f"run {label}: reused finished record, test accuracy {existing.test_accuracy:.4f}")
+                    continue
                 norm = config.train.input_norm
                 if norm not in splits:
                     splits[norm] = prepare_split(data, per_class, val_per_class, seed, norm, resolved)

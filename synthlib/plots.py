@@ -19,6 +19,7 @@ def kernel_grid_image(kernels: torch.Tensor, columns: int = 8, pad: int = 1) -> 
     single-channel ones are returned signed (for a diverging colour map). NaN between tiles."""
     weights = kernels.detach().cpu().double().numpy()
     n, channels, size, _ = weights.shape
+    columns = min(columns, n)
     rows = math.ceil(n / columns)
     depth = 3 if channels == 3 else 1
     canvas = np.full((rows * (size + pad) - pad, columns * (size + pad) - pad, depth), np.nan)

@@ -54,25 +54,29 @@ def record_path(runs_dir: str | os.PathLike, dataset: str, method: str, seed: in
     return Path(runs_dir) / dataset / f"{method}__seed{seed}.json"
 
 
-def write_json_atomic(path: Path, text: str) -> None:
+def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as tmp:
         tmp.write(text)
         tmp.flush()
         os.fsync(tmp.fileno())
-    os.replace(tmp.name, path)
+    try:
+        os.replace(tmp.name, path)
+    except BaseException:
+        Path(tmp.name).unlink(missing_ok=True)
+        raise
 
 
 def write_record(path: Path, record: RunRecord) -> None:
-    write_json_atomic(path, record.to_json())
+    write_text_atomic(path, record.to_json())
 
 
 def read_record(path: Path) -> RunRecord | None:
     """The record at ``path``, or None if it is missing, unreadable or of another schema."""
     try:
         data = json.loads(Path(path).read_text())
-        if data.get("schema") != RECORD_SCHEMA:
+        if not isinstance(data, dict) or data.get("schema") != RECORD_SCHEMA:
             return None
         return RunRecord(**data)
     except (OSError, ValueError, TypeError):

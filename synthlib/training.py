@@ -54,7 +54,7 @@ def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=config.learning_rate, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
-@torch.inference_mode()
+@torch.no_grad()
 def extract_features(
     images: torch.Tensor, kernels: torch.Tensor, arch: ArchitectureConfig, batch_size: int = 1000
 ) -> torch.Tensor:

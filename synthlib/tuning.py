@@ -28,7 +28,7 @@ from synthlib.data import ImageDataset
 from synthlib.device import resolve_device
 from synthlib.experiment import REGIMES, Method, RunConfig, prepare_split, train_and_score
 from synthlib.models import ArchitectureConfig
-from synthlib.records import config_hash, write_json_atomic
+from synthlib.records import config_hash, write_text_atomic
 from synthlib.training import TrainConfig
 
 
@@ -173,7 +173,7 @@ def tune(
     result = TuningResult(data.name, select_settings(scores), scores, request)
     missing = [r for r in {m.regime for m in methods} if r not in result.selected]
     assert not missing, missing
-    write_json_atomic(path, result.to_json())
+    write_text_atomic(path, result.to_json())
     return result
 
 

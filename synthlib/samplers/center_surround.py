@@ -46,6 +46,7 @@ Wiesel & Hubel 1966).
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Literal
 
@@ -194,3 +195,34 @@ def center_surround(
     if channel_mode == "shared":
         draws = draws.expand(out_channels, in_channels, size, size)
     return (draws * scale).float().contiguous()
+
+
+def _full_params(preset: str | None, params: dict) -> dict:
+    """The sampler's keyword defaults, overridden by the preset, overridden by ``params``."""
+    from synthlib.samplers.registry import resolve_params
+
+    defaults = {
+        key: p.default for key, p in inspect.signature(center_surround).parameters.items() if p.kind is p.KEYWORD_ONLY
+    }
+    return {**defaults, **resolve_params("center_surround", preset, **params)}
+
+
+def preset_profile(size: int, preset: str | None = None, **params) -> torch.Tensor:
+    """The mean ON profile d, times the scale, that ``center_surround`` uses for these settings."""
+    p = _full_params(preset, params)
+    return dog_profile(size, p["center_sigma"], p["surround_ratio"], p["surround_gain"], p["normalise_peak"]) * p["scale"]
+
+
+def preset_covariance(size: int, preset: str | None = None, **params) -> torch.Tensor:
+    """The covariance Sigma (times scale^2) of one kernel channel that ``center_surround`` draws from."""
+    p = _full_params(preset, params)
+    sigma = center_surround_covariance(
+        size,
+        center_sigma=p["center_sigma"],
+        surround_ratio=p["surround_ratio"],
+        surround_gain=p["surround_gain"],
+        normalise_peak=p["normalise_peak"],
+        noise_std=p["noise_std"],
+        noise_correlation_length=p["noise_correlation_length"],
+    )
+    return sigma * p["scale"] ** 2

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 SamplerFn = Callable[..., torch.Tensor]
@@ -86,7 +87,7 @@ def resolve_params(name: str, preset: str | None = None, **params: Any) -> dict[
 
 def _check_sizes(out_channels: int, in_channels: int, size: int) -> None:
     for label, value in (("out_channels", out_channels), ("in_channels", in_channels), ("size", size)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{label} must be a positive integer, got {value!r}")
 
 
@@ -107,6 +108,7 @@ def sample_kernels(
     _check_sizes(out_channels, in_channels, size)
     if generator.device.type != "cpu":
         raise ValueError("samplers draw on the CPU: pass a CPU torch.Generator and move the weights after")
+    out_channels, in_channels, size = int(out_channels), int(in_channels), int(size)
     kwargs = resolve_params(name, preset, **params)
     weights = get_sampler(name).fn(out_channels, in_channels, size, generator, **kwargs)
     expected = (out_channels, in_channels, size, size)

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The whole study, unattended: every notebook executed by papermill, outputs in results/ and figures/.
+#
+#   SYNTHLIB_DATA=../shared/data ./run_all.sh
+#
+# Sets up .venv when needed. Per dataset: 03_tuning (validation-only hyperparameters), then
+# 04_experiment (every method x seed; one line per finished run). Then 05_results builds
+# results/table1.{csv,md} and figures/table1.png. Executed notebooks go to results/notebooks/.
+# A dataset that cannot be had (SVHN offline) is skipped with the reason. Finished run records are
+# reused, so an interrupted run picks up where it stopped. Exit status 1 if anything failed.
+#
+# Settings (environment variables):
+#   SYNTHLIB_DATA     dataset folder (default ./data; downloads through torchvision land there)
+#   DATASETS          default "mnist cifar10 svhn"
+#   SEEDS             evaluation seeds, YAML list, default "[0, 1, 2]"
+#   DEVICE            auto | cpu | cuda, default auto
+#   RESULTS_DIR       default results;  FIGURES_DIR  default figures
+#   TUNING_PARAMS     optional YAML file of extra parameters for 03_tuning (e.g. a smaller grid)
+#   SKIP_EXPLORATION  1 to skip notebooks 01 and 02 (distributions and kernels)
+set -uo pipefail
+cd "$(dirname "$0")"
+source scripts/bootstrap.sh
+
+datasets="${DATASETS:-mnist cifar10 svhn}"
+seeds="${SEEDS:-[0, 1, 2]}"
+device="${DEVICE:-auto}"
+results="$(mkdir -p "${RESULTS_DIR:-results}" && cd "${RESULTS_DIR:-results}" && pwd)"
+figures="$(mkdir -p "${FIGURES_DIR:-figures}" && cd "${FIGURES_DIR:-figures}" && pwd)"
+executed="$results/notebooks"
+mkdir -p "$executed"
+tuning_params=()
+[ -n "${TUNING_PARAMS:-}" ] && tuning_params=(-f "$(cd "$(dirname "$TUNING_PARAMS")" && pwd)/$(basename "$TUNING_PARAMS")")
+failed=()
+started=$SECONDS
+
+notebook() {  # notebook NAME OUTPUT_NAME [papermill args...]
+    local name=$1 output=$2
+    shift 2
+    echo "== $name -> $executed/$output.ipynb"
+    if ! papermill "notebooks/$name.ipynb" "$executed/$output.ipynb" -k synthlib --cwd notebooks \
+        --no-progress-bar --log-level WARNING --stdout-file /dev/stdout "$@"; then
+        failed+=("$output")
+        echo "!! $name failed; see $executed/$output.ipynb"
+    fi
+}
+
+if [ "${SKIP_EXPLORATION:-0}" != 1 ]; then
+    notebook 01_distributions 01_distributions -p figures_dir "$figures"
+    notebook 02_kernels 02_kernels -p figures_dir "$figures"
+fi
+
+for dataset in $datasets; do
+    if ! reason=$(python -m synthlib.data "$dataset" 2>&1 >/dev/null); then
+        echo "-- $dataset skipped: $reason"
+        continue
+    fi
+    notebook 03_tuning "03_tuning_$dataset" -p dataset "$dataset" -p results_dir "$results" -p device "$device" "${tuning_params[@]}"
+    notebook 04_experiment "04_experiment_$dataset" -p dataset "$dataset" -p results_dir "$results" \
+        -p device "$device" -y "seeds: $seeds"
+done
+
+notebook 05_results 05_results -p runs_dir "$results/runs" -p output_dir "$results" -p figures_dir "$figures"
+
+echo "study finished in $((SECONDS - started)) s"
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "FAILED: ${failed[*]}" >&2
+    exit 1
+fi

@@ -1,0 +1,276 @@
+"""Training and runs on the built-in synthetic dataset (offline, a few seconds)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import replace
+
+import pytest
+import torch
+from torch import nn
+
+from synthlib.data import load_dataset
+from synthlib.experiment import (
+    PAPER_METHODS,
+    Method,
+    RunConfig,
+    build_model,
+    get_methods,
+    prepare_split,
+    run_one,
+    run_study,
+    train_and_score,
+)
+from synthlib.models import ArchitectureConfig, PaperCNN, conv_features, init_
+from synthlib.samplers import register_sampler, sample_kernels
+from synthlib.seeding import make_generator
+from synthlib.training import TrainConfig, accuracy, extract_features, fit, predict
+
+CPU = torch.device("cpu")
+PER_CLASS, VAL_PER_CLASS = 10, 5
+TRAIN = TrainConfig(epochs=3)
+FROZEN = [m for m in PAPER_METHODS if m.regime == "frozen"]
+TRAINED = next(m for m in PAPER_METHODS if m.regime == "trained")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_dataset("synthetic_gray")
+
+
+@pytest.fixture(scope="module")
+def split(data):
+    return prepare_split(data, PER_CLASS, VAL_PER_CLASS, seed=0, input_norm="standardize", device=CPU)
+
+
+def run_config(data, method: Method, seed: int = 0, train: TrainConfig = TRAIN) -> RunConfig:
+    return RunConfig(data.name, method, seed, train, PER_CLASS, VAL_PER_CLASS)
+
+
+def fresh_init(config: RunConfig) -> PaperCNN:
+    """The network build_model starts from, before any kernels are copied in or training."""
+    return init_(PaperCNN(1, 28, config.arch), make_generator(config.seed, config.dataset, "init", config.method.name))
+
+
+def all_differ(before: nn.Module, after: nn.Module) -> bool:
+    return all(not torch.equal(a, b) for a, b in zip(before.parameters(), after.parameters()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Frozen versus trained weights
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", FROZEN, ids=lambda m: m.name)
+def test_frozen_conv_holds_sampled_kernels_after_training(data, split, method):
+    config = run_config(data, method)
+    model, val_scores = train_and_score(config, split, CPU)
+    expected = sample_kernels(
+        method.sampler, 64, 1, 5, make_generator(config.seed, data.name, "kernels", method.name), **method.sampler_params
+    )
+    assert torch.equal(model.conv_weight, expected)
+    assert not model.conv_weight.requires_grad
+    assert all_differ(fresh_init(config).head, model.head)  # the head did train
+    assert set(val_scores) == {TRAIN.epochs}
+
+
+def test_build_model_frozen_and_trained(data):
+    frozen = build_model(run_config(data, FROZEN[0]), 1, 28, CPU)
+    assert not frozen.conv_weight.requires_grad
+    trained_config = run_config(data, TRAINED)
+    trained = build_model(trained_config, 1, 28, CPU)
+    assert trained.conv_weight.requires_grad
+    assert all(torch.equal(a, b) for a, b in zip(trained.parameters(), fresh_init(trained_config).parameters()))
+
+
+def test_fit_leaves_frozen_conv_unchanged(split):
+    model = init_(PaperCNN(1, 28), torch.Generator().manual_seed(0))
+    model.conv_weight.requires_grad_(False)
+    before = [p.detach().clone() for p in model.parameters()]
+    fit(model, split.x_train, split.y_train, TrainConfig(epochs=1, batch_size=50), torch.Generator().manual_seed(1))
+    after = list(model.parameters())
+    assert torch.equal(after[0], before[0])
+    assert all(not torch.equal(a, b) for a, b in zip(after[1:], before[1:]))
+
+
+def test_fully_trained_conv_changes(data, split):
+    config = run_config(data, TRAINED)
+    model, _ = train_and_score(config, split, CPU)
+    assert model.conv_weight.requires_grad
+    assert all_differ(fresh_init(config), model)
+
+
+def test_checkpoints_score_each_requested_epoch(data, split):
+    config = run_config(data, FROZEN[0], train=TrainConfig(epochs=4))
+    _, val_scores = train_and_score(config, split, CPU, checkpoint_epochs=(1, 3))
+    assert sorted(val_scores) == [1, 3, 4]
+    assert all(score * len(split.y_val) == round(score * len(split.y_val)) for score in val_scores.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# Determinism
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", [FROZEN[0], TRAINED], ids=lambda m: m.name)
+def test_run_one_is_deterministic(data, split, method):
+    first = run_one(run_config(data, method), split, CPU)
+    second = run_one(run_config(data, method), split, CPU)
+    assert (first.test_accuracy, first.val_accuracy) == (second.test_accuracy, second.val_accuracy)
+    assert first.config_hash == second.config_hash
+    assert (first.n_train, first.n_val, first.n_test) == (10 * PER_CLASS, 10 * VAL_PER_CLASS, len(data.y_test))
+
+
+def test_train_and_score_is_bitwise_deterministic(data, split):
+    config = run_config(data, TRAINED, train=TrainConfig(epochs=2))
+    a, scores_a = train_and_score(config, split, CPU)
+    b, scores_b = train_and_score(config, split, CPU)
+    assert scores_a == scores_b
+    assert all(torch.equal(pa, pb) for pa, pb in zip(a.parameters(), b.parameters()))
+
+
+def test_run_study_twice_gives_identical_records(data, tmp_path):
+    """Two fresh studies write the same records, timing apart (records.py's promise)."""
+    configs = {"frozen": TRAIN, "trained": TrainConfig(epochs=2)}
+    methods = [FROZEN[0], TRAINED]
+    outputs = []
+    for name in ("a", "b"):
+        records, failures = run_study(
+            data, methods, [0], configs, tmp_path / name, PER_CLASS, VAL_PER_CLASS, device="cpu", log=lambda _: None
+        )
+        assert failures == []
+        outputs.append(records)
+    for first, second in zip(*outputs):
+        assert (first.test_accuracy, first.val_accuracy) == (second.test_accuracy, second.val_accuracy)
+    for path in sorted((tmp_path / "a").rglob("*.json")):
+        read = lambda p: {k: v for k, v in json.loads(p.read_text()).items() if k != "timing"}  # noqa: E731
+        assert read(path) == read(tmp_path / "b" / path.relative_to(tmp_path / "a"))
+
+
+def test_split_depends_on_seed(data, split):
+    same = prepare_split(data, PER_CLASS, VAL_PER_CLASS, 0, "standardize", CPU)
+    other = prepare_split(data, PER_CLASS, VAL_PER_CLASS, 1, "standardize", CPU)
+    assert torch.equal(same.x_train, split.x_train) and torch.equal(same.y_val, split.y_val)
+    assert not torch.equal(other.x_train, split.x_train)
+    assert torch.equal(torch.bincount(split.y_train), torch.full((10,), PER_CLASS))
+    assert torch.equal(torch.bincount(split.y_val), torch.full((10,), VAL_PER_CLASS))
+
+
+def test_split_is_standardised_on_training_images(split):
+    mean, std = split.x_train.mean(), split.x_train.std()
+    assert abs(float(mean)) < 1e-5 and float(std) == pytest.approx(1.0, abs=1e-4)
+
+
+# ---------------------------------------------------------------------------------------------
+# Features and scoring
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("feature_grid", [4, None])
+def test_extract_features_chunked_equals_unchunked(split, feature_grid):
+    arch = ArchitectureConfig(feature_grid=feature_grid)
+    kernels = sample_kernels("center_surround", 64, 1, 5, torch.Generator().manual_seed(0))
+    images = split.x_test[:150]  # 21 full chunks of 7 and a last one of 3
+    chunked = extract_features(images, kernels, arch, batch_size=7)
+    whole = extract_features(images, kernels, arch, batch_size=1000)
+    assert chunked.shape == (150, arch.feature_width(28))
+    torch.testing.assert_close(chunked, whole, rtol=0, atol=1e-5)
+    torch.testing.assert_close(whole, conv_features(images, kernels, arch), rtol=1e-5, atol=1e-5)
+
+
+def test_accuracy_is_an_exact_fraction():
+    predictions = torch.tensor([0, 1, 2, 3, 4, 5, 6])
+    labels = torch.tensor([0, 1, 2, 0, 0, 0, 0])  # 3 of 7 right
+    model = nn.Identity()
+    model.train()
+    inputs = nn.functional.one_hot(predictions, 10).float()
+    assert accuracy(model, inputs, labels, batch_size=2) == 3 / 7
+    assert torch.equal(predict(model, inputs, batch_size=3), predictions)
+    assert model.training  # predict restores the mode
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"optimizer": "rmsprop"}, "unknown optimizer 'rmsprop'; valid optimizers are: adam, sgd"),
+        ({"epochs": 0}, "epochs must be a positive integer, got 0"),
+        ({"batch_size": 2.5}, "batch_size must be a positive integer, got 2.5"),
+        ({"learning_rate": 0.0}, "learning_rate must be positive, got 0.0"),
+    ],
+)
+def test_train_config_check(changes, message):
+    config = replace(TrainConfig(), **changes)
+    with pytest.raises(ValueError, match=message):
+        config.check()
+    with pytest.raises(ValueError, match=message):  # fit checks before training
+        fit(nn.Linear(2, 2), torch.zeros(4, 2), torch.zeros(4, dtype=torch.long), config, torch.Generator())
+
+
+def test_sgd_training_lowers_the_loss(split):
+    features = extract_features(split.x_train, sample_kernels("normal", 64, 1, 5, torch.Generator().manual_seed(0),
+                                                              preset="authors_code"), ArchitectureConfig())
+    head = init_(nn.Sequential(nn.Linear(1024, 64), nn.ReLU(), nn.Linear(64, 10)), torch.Generator().manual_seed(0))
+
+    def loss() -> float:
+        with torch.no_grad():  # features are inference tensors: not for autograd outside fit's indexing
+            return float(nn.functional.cross_entropy(head(features), split.y_train))
+
+    before = loss()
+    fit(head, features, split.y_train, TrainConfig(optimizer="sgd", learning_rate=0.2, epochs=10, batch_size=50),
+        torch.Generator().manual_seed(0))
+    assert loss() < 0.98 * before
+    assert accuracy(head, features, split.y_train) > 0.3  # chance is 0.1
+
+
+# ---------------------------------------------------------------------------------------------
+# Methods and studies
+# ---------------------------------------------------------------------------------------------
+
+
+def test_get_methods():
+    assert [m.name for m in get_methods(["fully_trained", "normal"])] == ["fully_trained", "normal"]
+    with pytest.raises(ValueError, match="unknown method 'gabor'; valid methods are: ") as info:
+        get_methods(["normal", "gabor"])
+    for method in PAPER_METHODS:
+        assert method.name in str(info.value)
+
+
+def study(data, methods, runs_dir):
+    logs: list[str] = []
+    records, failures = run_study(
+        data, methods, [0], {"frozen": TrainConfig(epochs=1), "trained": TrainConfig(epochs=1)}, runs_dir,
+        per_class=5, val_per_class=2, device="cpu", log=logs.append,
+    )
+    return records, failures, logs
+
+
+def test_run_study_records_a_failing_sampler_and_continues(data, tmp_path):
+    name = f"broken_{uuid.uuid4().hex}"
+
+    @register_sampler(name)
+    def broken(out_channels, in_channels, size, generator):
+        raise ArithmeticError("sampler exploded")
+
+    methods = [Method("broken", "Broken", name), FROZEN[0]]
+    records, failures, logs = study(data, methods, tmp_path)
+    assert [r.method for r in records] == [FROZEN[0].name]
+    assert len(failures) == 1
+    assert failures[0] == "synthetic_gray broken seed=0: ArithmeticError: sampler exploded"
+    assert any("FAILED" in line for line in logs)
+    assert not (tmp_path / "synthetic_gray" / "broken__seed0.json").exists()
+    assert (tmp_path / "synthetic_gray" / f"{FROZEN[0].name}__seed0.json").exists()
+
+
+def test_run_study_records_an_unknown_sampler_and_continues(data, tmp_path):
+    methods = [Method("bogus", "Bogus", "no_such_sampler"), FROZEN[0]]
+    records, failures, _ = study(data, methods, tmp_path)
+    assert [r.method for r in records] == [FROZEN[0].name]
+    assert len(failures) == 1 and "unknown sampler 'no_such_sampler'" in failures[0]
+
+
+def test_run_study_reuses_finished_records(data, tmp_path):
+    first, _, _ = study(data, [FROZEN[0]], tmp_path)
+    second, failures, logs = study(data, [FROZEN[0]], tmp_path)
+    assert failures == [] and "reused finished record" in logs[0]
+    assert second[0].timing == first[0].timing  # read back, not recomputed

@@ -21,6 +21,8 @@ set -uo pipefail
 cd "$(dirname "$0")"
 source scripts/bootstrap.sh
 
+# Notebooks run inside notebooks/: make a relative data folder absolute first.
+export SYNTHLIB_DATA="$(mkdir -p "${SYNTHLIB_DATA:-data}" 2>/dev/null; cd "${SYNTHLIB_DATA:-data}" && pwd)"
 datasets="${DATASETS:-mnist cifar10 svhn}"
 seeds="${SEEDS:-[0, 1, 2]}"
 device="${DEVICE:-auto}"
@@ -38,7 +40,7 @@ notebook() {  # notebook NAME OUTPUT_NAME [papermill args...]
     shift 2
     echo "== $name -> $executed/$output.ipynb"
     if ! papermill "notebooks/$name.ipynb" "$executed/$output.ipynb" -k synthlib --cwd notebooks \
-        --no-progress-bar --log-level WARNING --stdout-file /dev/stdout "$@"; then
+        --no-progress-bar --log-level WARNING --stdout-file >(cat) "$@"; then
         failed+=("$output")
         echo "!! $name failed; see $executed/$output.ipynb"
     fi
@@ -61,6 +63,9 @@ done
 
 notebook 05_results 05_results -p runs_dir "$results/runs" -p output_dir "$results" -p figures_dir "$figures"
 
+if [ "$results" = "$PWD/results" ] && [ -f "$results/table1.md" ]; then
+    python scripts/update_readme.py "$results"  # the README shows the table this run produced
+fi
 echo "study finished in $((SECONDS - started)) s"
 if [ ${#failed[@]} -gt 0 ]; then
     echo "FAILED: ${failed[*]}" >&2

@@ -27,4 +27,3 @@ if [ ! -x "$synthlib_venv/bin/python" ] || [ "$(cat "$synthlib_stamp" 2>/dev/nul
     echo "$synthlib_want" >"$synthlib_stamp"
 fi
 export PATH="$synthlib_venv/bin:$PATH"
-export MPLBACKEND="${MPLBACKEND:-Agg}"

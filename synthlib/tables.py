@@ -87,4 +87,4 @@ def table1_markdown(table: pd.DataFrame, labels: dict[str, str] | None = None) -
             "ours − paper": [f"{d:+.2f}" if pd.notna(d) else "—" for d in table["diff_vs_paper"]],
         }
     )
-    return shown.to_markdown(index=False) + "\n"
+    return shown.to_markdown(index=False, disable_numparse=True) + "\n"

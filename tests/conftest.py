@@ -24,3 +24,10 @@ def real_data_root() -> Path:
     if root is None:
         pytest.skip("real-data tier skipped: no mnist.npz and cifar10.npz in $SYNTHLIB_DATA or ../shared/data")
     return root
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start nbval from a clean scratch folder, so notebooks never reuse a previous session's records."""
+    import shutil
+
+    shutil.rmtree(REPO_ROOT / "tests" / "notebooks" / "_nbval_out", ignore_errors=True)

@@ -1,0 +1,29 @@
+"""The README's promises: its table is the committed results/table1.md, its two commands exist, and
+CI runs exactly the test command."""
+
+from __future__ import annotations
+
+import re
+
+from scripts.update_readme import END, START, readme_with_table
+from tests.conftest import REPO_ROOT
+
+README = (REPO_ROOT / "README.md").read_text()
+
+
+def test_readme_table_is_the_committed_table():
+    table = (REPO_ROOT / "results" / "table1.md").read_text()
+    assert readme_with_table(README, table) == README, "run: python scripts/update_readme.py"
+
+
+def test_readme_names_the_two_commands_and_ci_runs_the_test_command():
+    assert "SYNTHLIB_DATA=../shared/data ./run_all.sh" in README
+    assert "./run_tests.sh" in README
+    ci = (REPO_ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^exec \./run_tests\.sh$", ci, re.MULTILINE)
+
+
+def test_readme_figures_exist():
+    for path in re.findall(r"\]\((figures/[^)]+\.png)\)", README):
+        assert (REPO_ROOT / path).exists(), path
+    assert START in README and END in README

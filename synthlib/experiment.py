@@ -118,7 +118,10 @@ def prepare_split(
     """Draw the seed's few-shot split and convert train, val and the full test set once."""
     split = few_shot_split(data.y_train, per_class, val_per_class, subset_seed(data.name, seed))
     x_train = to_unit_tensor(data.x_train[split.train], device)
-    labels = lambda y: torch.from_numpy(np.asarray(y, dtype=np.int64)).to(device)  # noqa: E731
+
+    def labels(values: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.asarray(values, dtype=np.int64)).to(device)
+
     return SplitTensors(
         x_train=normalise(x_train, x_train, input_norm),
         y_train=labels(data.y_train[split.train]),
@@ -146,7 +149,7 @@ def build_model(config: RunConfig, in_channels: int, image_size: int, device: to
         with torch.no_grad():
             model.conv_weight.copy_(kernels)
         model.conv_weight.requires_grad_(False)
-    return model.to(device)
+    return model.to(device=device)
 
 
 def train_and_score(
@@ -164,6 +167,7 @@ def train_and_score(
     order = make_generator(config.seed, config.dataset, "order", config.method.name)
     checkpoints = sorted(set(checkpoint_epochs) | {config.train.epochs})
     val_scores: dict[int, float] = {}
+    trainable: torch.nn.Module
     if config.method.regime == "frozen":
         train_inputs = extract_features(split.x_train, model.conv_weight, config.arch)
         val_inputs = extract_features(split.x_val, model.conv_weight, config.arch)

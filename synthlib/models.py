@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -98,7 +99,10 @@ class PaperCNN(nn.Module):
         return self.head(self.features(images))
 
 
-def init_(module: nn.Module, generator: torch.Generator) -> nn.Module:
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
+
+
+def init_(module: ModuleT, generator: torch.Generator) -> ModuleT:
     """PyTorch's default initialisation, drawn from ``generator`` only.
 
     Weights are Kaiming-uniform (a = sqrt(5)); a bias is uniform in +-1/sqrt(fan_in) of the weight

@@ -69,9 +69,9 @@ def radial_profile(kernel: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     return distances, np.array([values[radius == d].mean() for d in distances])
 
 
-def plot_table1(table: pd.DataFrame, labels: Mapping[str, str] | None = None) -> Figure:
+def plot_table1(table: pd.DataFrame, labels: Mapping[str, str] | None = None, n_classes: int = 10) -> Figure:
     """Bars of our mean test accuracy (error bars: std over seeds) per dataset and method, with the
-    paper's mean +- std marked as black diamonds."""
+    paper's mean +- std marked as black diamonds and chance (10 classes) as a dotted line."""
     labels = dict(labels or {})
     datasets = list(dict.fromkeys(table["dataset"]))
     fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.8), squeeze=False, constrained_layout=True)
@@ -83,6 +83,7 @@ def plot_table1(table: pd.DataFrame, labels: Mapping[str, str] | None = None) ->
         has_paper = rows["paper_mean"].notna()
         ax.errorbar(x[has_paper], rows.loc[has_paper, "paper_mean"], yerr=rows.loc[has_paper, "paper_std"], fmt="D",
                     color="black", capsize=3, label="paper (Table 1)")
+        ax.axhline(100 / n_classes, color="grey", ls=":", lw=1, label="chance")
         ax.set_xticks(x, [labels.get(m, m) for m in rows["method"]], rotation=25, ha="right")
         ax.set_title(dataset)
         ax.set_ylabel("test accuracy (%)")

@@ -31,22 +31,23 @@ runs_dir = "../results/runs"
 output_dir = "../results"
 figures_dir = "../figures"
 datasets = None  # None: every dataset with records
-method_order = ["normal", "lognormal", "center_surround", "fully_trained"]
+method_order = None  # None: the paper's column order
 
 # %%
 from pathlib import Path
 
 from IPython.display import Markdown, display
 
+from synthlib.experiment import PAPER_METHODS
 from synthlib.plots import plot_table1
 from synthlib.records import load_records, write_text_atomic
 from synthlib.tables import summarise, table1_markdown
 
-LABELS = {"normal": "Normal", "lognormal": "Log-Normal", "center_surround": "Center-Surround", "fully_trained": "Fully Trained"}
 records = [r for r in load_records(runs_dir) if datasets is None or r.dataset in datasets]
 if not records:
     raise FileNotFoundError(f"no run records under {runs_dir}: run notebooks/04_experiment.py first")
-table = summarise(records, method_order)
+LABELS = {r.method: r.config["method"]["label"] for r in records}  # column titles, as recorded
+table = summarise(records, method_order or [m.name for m in PAPER_METHODS])
 print(f"{len(records)} run records from {runs_dir}")
 
 # %% [markdown]

@@ -67,7 +67,8 @@ def summarise(records: Sequence[RunRecord], method_order: Sequence[str] | None =
     table = pd.DataFrame(rows, columns=TABLE1_COLUMNS[:8]).merge(paper_table1(), on=["dataset", "method"], how="left")
     table["diff_vs_paper"] = table["mean"] - table["paper_mean"]
     if method_order is not None:
-        table["method"] = pd.Categorical(table["method"], categories=list(method_order), ordered=True)
+        order = list(dict.fromkeys([*method_order, *table["method"]]))  # unlisted methods go last
+        table["method"] = pd.Categorical(table["method"], categories=order, ordered=True)
         table = table.sort_values(["dataset", "method"]).reset_index(drop=True)
         table["method"] = table["method"].astype(str)
     return table[TABLE1_COLUMNS]

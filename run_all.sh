@@ -63,7 +63,7 @@ done
 
 notebook 05_results 05_results -p runs_dir "$results/runs" -p output_dir "$results" -p figures_dir "$figures"
 
-if [ "$results" = "$PWD/results" ] && [ -f "$results/table1.md" ]; then
+if [ "$results" = "$PWD/results" ] && [ -f "$results/table1.md" ] && [ -f "$results/comparison.md" ]; then
     python scripts/update_readme.py "$results"  # the README shows the table this run produced
 fi
 echo "study finished in $((SECONDS - started)) s"

@@ -54,7 +54,7 @@ from IPython.display import Markdown, display
 
 from synthlib.data import load_dataset
 from synthlib.experiment import get_methods
-from synthlib.tuning import TuningGrid, tune
+from synthlib.tuning import TuningGrid, grid_edges, tune
 
 overrides = {
     "input_norms": input_norms,
@@ -114,3 +114,11 @@ if frozen is not None:
 # %%
 selected_table = pd.DataFrame({regime: config.to_dict() for regime, config in chosen.items()})
 display(Markdown(selected_table.to_markdown()))
+
+# %% [markdown]
+# ## Choices at the edge of the grid
+# A chosen value at the end of a grid axis means the best setting may lie beyond the grid.
+
+# %%
+edges = grid_edges(grid, chosen)
+display(Markdown("\n".join(f"* {note}" for note in edges) or "None: every chosen value lies inside its grid axis."))

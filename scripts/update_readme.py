@@ -1,7 +1,8 @@
-"""Copy results/table1.md into README.md between the table1 markers (run_all.sh calls this).
+"""Copy generated results into README.md between markers (run_all.sh calls this).
 
-tests/test_readme.py checks that the README's table is exactly the committed results/table1.md,
-so the README can never show numbers that the records do not produce.
+Each block ``<!-- NAME:start -->`` ... ``<!-- NAME:end -->`` in the README holds the file
+``results/NAME.md``. tests/test_readme.py checks that the README holds exactly the committed files,
+so the README can never show numbers that the run records do not produce.
 """
 
 from __future__ import annotations
@@ -10,18 +11,29 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-START, END = "<!-- table1:start -->", "<!-- table1:end -->"
+BLOCKS = ("table1", "comparison")
 
 
-def readme_with_table(readme: str, table: str) -> str:
-    head, rest = readme.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{table.strip()}\n{END}{tail}"
+def markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
+def readme_with_block(readme: str, name: str, text: str) -> str:
+    start, end = markers(name)
+    head, rest = readme.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{text.strip()}\n{end}{tail}"
+
+
+def updated_readme(readme: str, results_dir: Path) -> str:
+    for name in BLOCKS:
+        readme = readme_with_block(readme, name, (results_dir / f"{name}.md").read_text())
+    return readme
 
 
 def main(results_dir: Path) -> None:
     readme = ROOT / "README.md"
-    readme.write_text(readme_with_table(readme.read_text(), (results_dir / "table1.md").read_text()))
+    readme.write_text(updated_readme(readme.read_text(), results_dir))
 
 
 if __name__ == "__main__":

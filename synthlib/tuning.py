@@ -107,6 +107,20 @@ def select_settings(scores: pd.DataFrame) -> dict[str, TrainConfig]:
     return selected
 
 
+def grid_edges(grid: TuningGrid, selected: dict[str, TrainConfig]) -> list[str]:
+    """Sentences naming every chosen value that sits at the end of a numeric grid axis
+    (a hint that the optimum may lie outside the grid)."""
+    axes = {"learning_rate": grid.learning_rates, "weight_decay": grid.weight_decays, "epochs": grid.epochs}
+    notes = []
+    for regime, config in selected.items():
+        for axis, values in axes.items():
+            value = getattr(config, axis)
+            if len(values) > 1 and value in (min(values), max(values)):
+                end = "largest" if value == max(values) else "smallest"
+                notes.append(f"{regime}: {axis} = {value:g} is the {end} value of the grid {list(values)}")
+    return notes
+
+
 @dataclass(frozen=True)
 class TuningResult:
     dataset: str
@@ -183,4 +197,4 @@ def load_tuning(path: str | Path) -> TuningResult:
     return TuningResult.from_json(path.read_text())
 
 
-__all__ = ["REGIMES", "TuningGrid", "TuningResult", "grid_scores", "load_tuning", "select_settings", "tune"]
+__all__ = ["REGIMES", "TuningGrid", "TuningResult", "grid_edges", "grid_scores", "load_tuning", "select_settings", "tune"]

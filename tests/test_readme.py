@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import re
 
-from scripts.update_readme import END, START, readme_with_table
+from scripts.update_readme import BLOCKS, markers, updated_readme
 from tests.conftest import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text()
 
 
-def test_readme_table_is_the_committed_table():
-    table = (REPO_ROOT / "results" / "table1.md").read_text()
-    assert readme_with_table(README, table) == README, "run: python scripts/update_readme.py"
+def test_readme_results_are_the_committed_results():
+    assert updated_readme(README, REPO_ROOT / "results") == README, "run: python scripts/update_readme.py"
 
 
 def test_readme_names_the_two_commands_and_ci_runs_the_test_command():
@@ -26,4 +25,5 @@ def test_readme_names_the_two_commands_and_ci_runs_the_test_command():
 def test_readme_figures_exist():
     for path in re.findall(r"\]\((figures/[^)]+\.png)\)", README):
         assert (REPO_ROOT / path).exists(), path
-    assert START in README and END in README
+    for name in BLOCKS:
+        assert all(marker in README for marker in markers(name))

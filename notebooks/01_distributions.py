@@ -41,7 +41,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-import torch
 from scipy import stats
 
 from synthlib.samplers import get_sampler, resolve_params, sample_kernels

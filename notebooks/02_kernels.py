@@ -52,7 +52,6 @@ save_figures = True
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
@@ -79,7 +78,9 @@ SAMPLERS = [
     ("center_surround", "authors_code"),
 ]
 kernel_sets = {
-    f"{name} ({preset})": sample_kernels(name, n_kernels, in_channels, SIZE, make_generator(seed, "kernels", name, preset), preset=preset)
+    f"{name} ({preset})": sample_kernels(
+        name, n_kernels, in_channels, SIZE, make_generator(seed, "kernels", name, preset), preset=preset
+    )
     for name, preset in SAMPLERS
 }
 fig, axes = plt.subplots(1, len(kernel_sets), figsize=(4 * len(kernel_sets), 4.3), constrained_layout=True)
@@ -90,7 +91,10 @@ if save_figures:
 
 # %%
 pd.DataFrame(
-    {title: {"mean": float(k.mean()), "std": float(k.std()), "min": float(k.min()), "max": float(k.max())} for title, k in kernel_sets.items()}
+    {
+        title: {"mean": float(k.mean()), "std": float(k.std()), "min": float(k.min()), "max": float(k.max())}
+        for title, k in kernel_sets.items()
+    }
 ).T.round(4)
 
 # %% [markdown]
@@ -100,7 +104,9 @@ pd.DataFrame(
 comparison = []
 for preset in ("biological", "authors_code"):
     sigma = preset_covariance(SIZE, preset)
-    draws = sample_kernels("center_surround", n_draws, 1, SIZE, make_generator(seed, "covariance", preset), preset=preset)
+    draws = sample_kernels(
+        "center_surround", n_draws, 1, SIZE, make_generator(seed, "covariance", preset), preset=preset
+    )
     empirical = torch.cov(draws.reshape(n_draws, -1).double().T)
     figure = plot_covariance_pair(sigma, empirical, f"center_surround ({preset}), {n_draws} draws")
     if save_figures:

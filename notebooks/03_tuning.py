@@ -37,7 +37,7 @@ methods = ["normal", "lognormal", "center_surround", "fully_trained"]
 per_class = 38
 val_per_class = 38
 results_dir = "../results"
-data_root = None  # None: $SYNTHLIB_DATA, else ./data
+data_root = None  # None: $SYNTHLIB_DATA if set, else the repository's data/ folder
 device = "auto"
 # Grid overrides; None keeps synthlib.tuning.TuningGrid's default.
 input_norms = None
@@ -47,12 +47,13 @@ epochs = None
 tuning_seeds = None
 
 # %%
+import os
 from pathlib import Path
 
 import pandas as pd
 from IPython.display import Markdown, display
 
-from synthlib.data import load_dataset
+from synthlib.data import DATA_ENV_VAR, load_dataset
 from synthlib.experiment import get_methods
 from synthlib.tuning import TuningGrid, grid_edges, tune
 
@@ -64,7 +65,7 @@ overrides = {
     "seeds": tuning_seeds,
 }
 grid = TuningGrid(**{key: tuple(value) for key, value in overrides.items() if value is not None})
-data = load_dataset(dataset, data_root)
+data = load_dataset(dataset, data_root or os.environ.get(DATA_ENV_VAR) or "../data")
 print(f"{dataset}: {len(data.x_train)} training-pool images {data.image_shape}; grid: {grid}")
 
 # %%

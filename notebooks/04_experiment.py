@@ -57,22 +57,23 @@ seeds = [0, 1, 2]
 per_class = 38
 val_per_class = 38
 results_dir = "../results"
-data_root = None  # None: $SYNTHLIB_DATA, else ./data
+data_root = None  # None: $SYNTHLIB_DATA if set, else the repository's data/ folder
 device = "auto"
 
 # %%
+import os
 from pathlib import Path
 
 from IPython.display import display
 
-from synthlib.data import load_dataset
+from synthlib.data import DATA_ENV_VAR, load_dataset
 from synthlib.device import describe_device, resolve_device
 from synthlib.experiment import get_methods, run_study
 from synthlib.tables import records_frame
 from synthlib.tuning import load_tuning
 
 results = Path(results_dir)
-data = load_dataset(dataset, data_root)
+data = load_dataset(dataset, data_root or os.environ.get(DATA_ENV_VAR) or "../data")
 tuning = load_tuning(results / "tuning" / f"{dataset}.json")
 print(f"{dataset}: {len(data.x_test)} test images; device {describe_device(resolve_device(device))}")
 for regime, config in tuning.selected.items():

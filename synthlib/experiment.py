@@ -134,7 +134,10 @@ def prepare_split(
 
 def build_model(config: RunConfig, in_channels: int, image_size: int, device: torch.device) -> PaperCNN:
     """The run's network, initialised from its seed; for a frozen method the conv holds sampled kernels."""
-    model = init_(PaperCNN(in_channels, image_size, config.arch), make_generator(config.seed, config.dataset, "init", config.method.name))
+    model = init_(
+        PaperCNN(in_channels, image_size, config.arch),
+        make_generator(config.seed, config.dataset, "init", config.method.name),
+    )
     method = config.method
     if method.sampler is not None:
         params = dict(method.sampler_params)

@@ -59,7 +59,9 @@ class ArchitectureConfig:
         if self.pool_kernel > image_size:
             raise ValueError(f"pool_kernel={self.pool_kernel} is larger than the {image_size}x{image_size} image")
         pooled = self.pooled_size(image_size)
-        if self.feature_grid is not None and (not isinstance(self.feature_grid, int) or not 1 <= self.feature_grid <= pooled):
+        if self.feature_grid is not None and (
+            not isinstance(self.feature_grid, int) or not 1 <= self.feature_grid <= pooled
+        ):
             raise ValueError(
                 f"feature_grid={self.feature_grid} must lie between 1 and the pooled map's side {pooled} "
                 f"({image_size}x{image_size} images)"

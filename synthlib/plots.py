@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -52,8 +51,17 @@ def plot_covariance_pair(specified: torch.Tensor, empirical: torch.Tensor, title
     fig, axes = plt.subplots(1, 2, figsize=(9, 4), constrained_layout=True)
     limit = float(max(specified.abs().max(), empirical.abs().max()))
     for ax, matrix, name in zip(axes, (specified, empirical), ("specified Σ", "empirical covariance")):
-        sns.heatmap(matrix.numpy(), ax=ax, cmap="RdBu_r", vmin=-limit, vmax=limit, square=True, cbar=ax is axes[1],
-                    xticklabels=5, yticklabels=5)
+        sns.heatmap(
+            matrix.numpy(),
+            ax=ax,
+            cmap="RdBu_r",
+            vmin=-limit,
+            vmax=limit,
+            square=True,
+            cbar=ax is axes[1],
+            xticklabels=5,
+            yticklabels=5,
+        )
         ax.set_title(name)
     fig.suptitle(title)
     return fig
@@ -74,15 +82,24 @@ def plot_table1(table: pd.DataFrame, labels: Mapping[str, str] | None = None, n_
     paper's mean +- std marked as black diamonds and chance (10 classes) as a dotted line."""
     labels = dict(labels or {})
     datasets = list(dict.fromkeys(table["dataset"]))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3.8), squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(
+        1, len(datasets), figsize=(4.2 * len(datasets), 3.8), squeeze=False, constrained_layout=True
+    )
     palette = sns.color_palette("colorblind", n_colors=table["method"].nunique())
     for ax, dataset in zip(axes[0], datasets):
         rows = table[table["dataset"] == dataset].reset_index(drop=True)
         x = np.arange(len(rows))
         ax.bar(x, rows["mean"], yerr=rows["std"].fillna(0), color=palette[: len(rows)], capsize=4, label="this study")
         has_paper = rows["paper_mean"].notna()
-        ax.errorbar(x[has_paper], rows.loc[has_paper, "paper_mean"], yerr=rows.loc[has_paper, "paper_std"], fmt="D",
-                    color="black", capsize=3, label="paper (Table 1)")
+        ax.errorbar(
+            x[has_paper],
+            rows.loc[has_paper, "paper_mean"],
+            yerr=rows.loc[has_paper, "paper_std"],
+            fmt="D",
+            color="black",
+            capsize=3,
+            label="paper (Table 1)",
+        )
         ax.axhline(100 / n_classes, color="grey", ls=":", lw=1, label="chance")
         ax.set_xticks(x, [labels.get(m, m) for m in rows["method"]], rotation=25, ha="right")
         ax.set_title(dataset)

@@ -84,7 +84,9 @@ def table1_markdown(table: pd.DataFrame, labels: dict[str, str] | None = None) -
             "ours (mean ± std)": [f"{m:.2f} ± {s:.2f}" for m, s in zip(table["mean"], table["std"])],
             "seeds": table["n_seeds"],
             "95% CI": [f"[{lo:.2f}, {hi:.2f}]" for lo, hi in zip(table["ci95_low"], table["ci95_high"])],
-            "paper": [f"{m:.2f} ± {s:.2f}" if pd.notna(m) else "—" for m, s in zip(table["paper_mean"], table["paper_std"])],
+            "paper": [
+                f"{m:.2f} ± {s:.2f}" if pd.notna(m) else "—" for m, s in zip(table["paper_mean"], table["paper_std"])
+            ],
             "ours − paper": [f"{d:+.2f}" if pd.notna(d) else "—" for d in table["diff_vs_paper"]],
         }
     )

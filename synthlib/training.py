@@ -76,7 +76,9 @@ def predict(model: nn.Module, inputs: torch.Tensor, batch_size: int = 1000) -> t
     """Predicted class of every input, in inference mode and in chunks."""
     was_training = model.training
     model.eval()
-    predictions = torch.cat([model(inputs[i : i + batch_size]).argmax(dim=1) for i in range(0, len(inputs), batch_size)])
+    predictions = torch.cat(
+        [model(inputs[i : i + batch_size]).argmax(dim=1) for i in range(0, len(inputs), batch_size)]
+    )
     model.train(was_training)
     return predictions
 

@@ -138,7 +138,7 @@ class TuningResult:
         return json.dumps(payload, indent=2, sort_keys=True) + "\n"
 
     @classmethod
-    def from_json(cls, text: str) -> "TuningResult":
+    def from_json(cls, text: str) -> TuningResult:
         payload = json.loads(text)
         return cls(
             dataset=payload["dataset"],
@@ -148,7 +148,14 @@ class TuningResult:
         )
 
 
-def tuning_request_hash(dataset: str, methods: Sequence[Method], grid: TuningGrid, per_class: int, val_per_class: int, arch: ArchitectureConfig) -> str:
+def tuning_request_hash(
+    dataset: str,
+    methods: Sequence[Method],
+    grid: TuningGrid,
+    per_class: int,
+    val_per_class: int,
+    arch: ArchitectureConfig,
+) -> str:
     return config_hash(
         {
             "dataset": dataset,
@@ -197,4 +204,13 @@ def load_tuning(path: str | Path) -> TuningResult:
     return TuningResult.from_json(path.read_text())
 
 
-__all__ = ["REGIMES", "TuningGrid", "TuningResult", "grid_edges", "grid_scores", "load_tuning", "select_settings", "tune"]
+__all__ = [
+    "REGIMES",
+    "TuningGrid",
+    "TuningResult",
+    "grid_edges",
+    "grid_scores",
+    "load_tuning",
+    "select_settings",
+    "tune",
+]

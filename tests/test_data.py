@@ -29,7 +29,6 @@ from synthlib.data.store import (
     dataset_path,
     known_dataset_names,
     load_dataset,
-    read_dataset_npz,
     sha256_of,
     write_dataset_npz,
 )
@@ -538,8 +537,15 @@ def test_derive_seed_regression_value():
 
 
 def test_derive_seed_range_and_distinct_labels():
-    labels = [(), ("mnist",), ("mnist", "subset"), ("mnist", "kernels", "normal"), ("cifar10", "subset"),
-              ("mnist", "init", "normal"), ("mnist", "init", "gamma")]
+    labels = [
+        (),
+        ("mnist",),
+        ("mnist", "subset"),
+        ("mnist", "kernels", "normal"),
+        ("cifar10", "subset"),
+        ("mnist", "init", "normal"),
+        ("mnist", "init", "gamma"),
+    ]
     seeds = [derive_seed(base, *label) for base in (0, 1, 2) for label in labels]
     assert len(set(seeds)) == len(seeds)
     assert all(0 <= s < 2**63 for s in seeds)
@@ -570,3 +576,24 @@ def test_resolve_device_cuda_unavailable_raises():
         resolve_device("cuda")
     with pytest.raises(ValueError, match="'cuda:0'"):
         resolve_device("cuda:0")
+
+
+# --- the command line ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "text"),
+    [
+        ("synthetic_rgb", 0, "synthetic_rgb: train (1000, 32, 32, 3)"),
+        ("no_such_set", 3, "unknown dataset 'no_such_set'"),
+    ],
+)
+def test_command_line_check_reports_usability_by_exit_status(tmp_path, name, status, text):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "synthlib.data", name, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == status
+    assert text in result.stdout + result.stderr

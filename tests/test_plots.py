@@ -174,4 +174,6 @@ def test_plot_table1_marks_the_papers_values(table):
     mnist = fig.axes[list(dict.fromkeys(table["dataset"])).index("mnist")]
     diamonds = [line for line in mnist.get_lines() if line.get_marker() == "D"]
     assert len(diamonds) == 1
-    np.testing.assert_allclose(np.asarray(diamonds[0].get_ydata(), dtype=float), [72.52, 79.01])  # paper: normal, fully trained
+    np.testing.assert_allclose(
+        np.asarray(diamonds[0].get_ydata(), dtype=float), [72.52, 79.01]
+    )  # paper: normal, fully trained

@@ -27,3 +27,12 @@ def test_readme_figures_exist():
         assert (REPO_ROOT / path).exists(), path
     for name in BLOCKS:
         assert all(marker in README for marker in markers(name))
+
+
+def test_readme_sampler_example_runs():
+    block = re.search(r"```python\n(.*?)```", README, re.DOTALL)
+    assert block is not None
+    namespace: dict = {}
+    exec(compile(block.group(1), "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+    assert tuple(namespace["kernels"].shape) == (64, 3, 5, 5)
+    assert float(namespace["kernels"].abs().max()) <= 0.1

@@ -34,7 +34,9 @@ def reduced_study(real_data_root, tmp_path_factory):
     records = {}
     for dataset in DATASETS:
         tuning = load_tuning(RESULTS / "tuning" / f"{dataset}.json")
-        found, failures = run_study(load_dataset(dataset, real_data_root), PAPER_METHODS, [SEED], tuning.selected, runs_dir)
+        found, failures = run_study(
+            load_dataset(dataset, real_data_root), PAPER_METHODS, [SEED], tuning.selected, runs_dir
+        )
         assert failures == []
         records.update({(r.dataset, r.method): r for r in found})
     return records

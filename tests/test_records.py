@@ -18,8 +18,8 @@ from synthlib.records import (
     load_records,
     read_record,
     record_path,
-    write_text_atomic,
     write_record,
+    write_text_atomic,
 )
 
 CONFIG = {"dataset": "mnist", "method": "normal", "lr": 0.01, "epochs": 5, "arch": {"channels": [8, 16], "k": 5}}

@@ -43,7 +43,12 @@ def record_files(tmp_path):
 def test_interrupted_study_resumes_without_recomputing(tmp_path):
     env = study_env(tmp_path)
     first = subprocess.Popen(
-        ["./run_all.sh"], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        ["./run_all.sh"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 300
     while len(record_files(tmp_path)) < 3 and first.poll() is None and time.monotonic() < deadline:

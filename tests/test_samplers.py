@@ -238,7 +238,10 @@ def test_lognormal_default_inhibitory_fraction_is_20_percent():
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"sign_rule": "dale"}, "unknown sign_rule 'dale'; valid sign rules are: positive, random, inhibitory_fraction"),
+        (
+            {"sign_rule": "dale"},
+            "unknown sign_rule 'dale'; valid sign rules are: positive, random, inhibitory_fraction",
+        ),
         ({"inhibitory_fraction": 1.5}, r"inhibitory_fraction must lie in \[0, 1\], got 1.5"),
         ({"inhibitory_fraction": -0.1}, r"inhibitory_fraction must lie in \[0, 1\], got -0.1"),
         ({"sigma": -1.0}, "sigma must be positive"),

@@ -67,7 +67,12 @@ def test_frozen_conv_holds_sampled_kernels_after_training(data, split, method):
     config = run_config(data, method)
     model, val_scores = train_and_score(config, split, CPU)
     expected = sample_kernels(
-        method.sampler, 64, 1, 5, make_generator(config.seed, data.name, "kernels", method.name), **method.sampler_params
+        method.sampler,
+        64,
+        1,
+        5,
+        make_generator(config.seed, data.name, "kernels", method.name),
+        **method.sampler_params,
     )
     assert torch.equal(model.conv_weight, expected)
     assert not model.conv_weight.requires_grad
@@ -208,8 +213,11 @@ def test_train_config_check(changes, message):
 
 
 def test_sgd_training_lowers_the_loss(split):
-    features = extract_features(split.x_train, sample_kernels("normal", 64, 1, 5, torch.Generator().manual_seed(0),
-                                                              preset="authors_code"), ArchitectureConfig())
+    features = extract_features(
+        split.x_train,
+        sample_kernels("normal", 64, 1, 5, torch.Generator().manual_seed(0), preset="authors_code"),
+        ArchitectureConfig(),
+    )
     head = init_(nn.Sequential(nn.Linear(1024, 64), nn.ReLU(), nn.Linear(64, 10)), torch.Generator().manual_seed(0))
 
     def loss() -> float:
@@ -217,8 +225,13 @@ def test_sgd_training_lowers_the_loss(split):
             return float(nn.functional.cross_entropy(head(features), split.y_train))
 
     before = loss()
-    fit(head, features, split.y_train, TrainConfig(optimizer="sgd", learning_rate=0.2, epochs=10, batch_size=50),
-        torch.Generator().manual_seed(0))
+    fit(
+        head,
+        features,
+        split.y_train,
+        TrainConfig(optimizer="sgd", learning_rate=0.2, epochs=10, batch_size=50),
+        torch.Generator().manual_seed(0),
+    )
     assert loss() < 0.98 * before
     assert accuracy(head, features, split.y_train) > 0.3  # chance is 0.1
 
@@ -239,8 +252,15 @@ def test_get_methods():
 def study(data, methods, runs_dir):
     logs: list[str] = []
     records, failures = run_study(
-        data, methods, [0], {"frozen": TrainConfig(epochs=1), "trained": TrainConfig(epochs=1)}, runs_dir,
-        per_class=5, val_per_class=2, device="cpu", log=logs.append,
+        data,
+        methods,
+        [0],
+        {"frozen": TrainConfig(epochs=1), "trained": TrainConfig(epochs=1)},
+        runs_dir,
+        per_class=5,
+        val_per_class=2,
+        device="cpu",
+        log=logs.append,
     )
     return records, failures, logs
 

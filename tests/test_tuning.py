@@ -14,7 +14,13 @@ SMALL = TuningGrid(input_norms=("standardize",), learning_rates=(1e-3, 3e-3), we
 
 
 def scores_row(regime: str, lr: float, val: float, method: str = "m") -> dict:
-    return {"method": method, "regime": regime, "seed": 1000, **TrainConfig(learning_rate=lr).to_dict(), "val_accuracy": val}
+    return {
+        "method": method,
+        "regime": regime,
+        "seed": 1000,
+        **TrainConfig(learning_rate=lr).to_dict(),
+        "val_accuracy": val,
+    }
 
 
 def test_select_settings_takes_the_best_mean_per_regime_and_the_first_on_ties():

@@ -236,11 +236,12 @@ def load_dataset(name: str, root: str | os.PathLike | None = None) -> ImageDatas
     try:
         arrays = TORCHVISION_FETCHERS[name](download_root)
     except Exception as error:  # torchvision raises RuntimeError, URLError, OSError... when offline
+        reason = (str(error).strip().splitlines() or [""])[0]
         if created_download_root:  # leave no empty or partial download folders behind
             shutil.rmtree(download_root, ignore_errors=True)
         raise DatasetError(
             f"dataset {name!r} is not available: {path} does not exist and the torchvision download into "
-            f"{download_root} failed ({type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}). "
+            f"{download_root} failed ({type(error).__name__}: {reason}). "
             f"Either connect to the internet and retry, or place the dataset at {path} "
             f"(arrays x_train, y_train, x_test, y_test; uint8 images N,H,W,C), or set {DATA_ENV_VAR} "
             f"to a folder that holds {name}.npz."

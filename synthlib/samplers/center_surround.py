@@ -210,7 +210,9 @@ def _full_params(preset: str | None, params: dict) -> dict:
 def preset_profile(size: int, preset: str | None = None, **params) -> torch.Tensor:
     """The mean ON profile d, times the scale, that ``center_surround`` uses for these settings."""
     p = _full_params(preset, params)
-    return dog_profile(size, p["center_sigma"], p["surround_ratio"], p["surround_gain"], p["normalise_peak"]) * p["scale"]
+    return (
+        dog_profile(size, p["center_sigma"], p["surround_ratio"], p["surround_gain"], p["normalise_peak"]) * p["scale"]
+    )
 
 
 def preset_covariance(size: int, preset: str | None = None, **params) -> torch.Tensor:

@@ -69,9 +69,7 @@ def get_sampler(name: str) -> SamplerInfo:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ValueError(
-            f"unknown sampler {name!r}; valid samplers are: {', '.join(sampler_names())}"
-        ) from None
+        raise ValueError(f"unknown sampler {name!r}; valid samplers are: {', '.join(sampler_names())}") from None
 
 
 def resolve_params(name: str, preset: str | None = None, **params: Any) -> dict[str, Any]:

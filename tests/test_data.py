@@ -291,12 +291,17 @@ def test_unknown_dataset_lists_valid_names(tmp_path):
 # --- corrupt and malformed files -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("keep", [0, 10, 0.5, -1])
-def test_truncated_npz_with_sidecar_is_checksum_mismatch(tmp_path, keep):
-    path, _ = saved_npz(tmp_path)
+def truncate(path, keep: int | float) -> None:
+    """Keep the first ``keep`` bytes (an int), a fraction of them (a float), or all but the last (-1)."""
     raw = path.read_bytes()
     n = keep if isinstance(keep, int) and keep >= 0 else (len(raw) - 1 if keep == -1 else int(len(raw) * keep))
     path.write_bytes(raw[:n])
+
+
+@pytest.mark.parametrize("keep", [0, 10, 0.5, -1])
+def test_truncated_npz_with_sidecar_is_checksum_mismatch(tmp_path, keep):
+    path, _ = saved_npz(tmp_path)
+    truncate(path, keep)
     with pytest.raises(DatasetError, match="checksum mismatch") as info:
         load_dataset("toy", tmp_path)
     assert str(path) in str(info.value)
@@ -319,9 +324,7 @@ def test_truncated_npz_without_sidecar_cannot_be_read(tmp_path, keep):
     path, _ = saved_npz(tmp_path)
     (tmp_path / "toy.npz.sha256").unlink()
     assert "toy" not in KNOWN_SHA256
-    raw = path.read_bytes()
-    n = keep if isinstance(keep, int) and keep >= 0 else (len(raw) - 1 if keep == -1 else int(len(raw) * keep))
-    path.write_bytes(raw[:n])
+    truncate(path, keep)
     with pytest.raises(DatasetError, match="cannot read") as info:
         load_dataset("toy", tmp_path)
     assert str(path) in str(info.value)

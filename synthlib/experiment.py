@@ -25,8 +25,6 @@ from synthlib.samplers import resolve_params, sample_kernels
 from synthlib.seeding import derive_seed, make_generator
 from synthlib.training import TrainConfig, accuracy, extract_features, fit
 
-REGIMES = ("frozen", "trained")
-
 
 @dataclass(frozen=True)
 class Method:
@@ -39,6 +37,7 @@ class Method:
 
     @property
     def regime(self) -> str:
+        """ "frozen" (sampled conv, only the head trains) or "trained" (everything trains)."""
         return "frozen" if self.sampler is not None else "trained"
 
     def to_dict(self) -> dict[str, Any]:

@@ -26,7 +26,7 @@ import torch
 
 from synthlib.data import ImageDataset
 from synthlib.device import resolve_device
-from synthlib.experiment import REGIMES, Method, RunConfig, prepare_split, train_and_score
+from synthlib.experiment import Method, RunConfig, prepare_split, train_and_score
 from synthlib.models import ArchitectureConfig
 from synthlib.records import config_hash, write_text_atomic
 from synthlib.training import TrainConfig
@@ -205,7 +205,6 @@ def load_tuning(path: str | Path) -> TuningResult:
 
 
 __all__ = [
-    "REGIMES",
     "TuningGrid",
     "TuningResult",
     "grid_edges",

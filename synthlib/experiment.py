@@ -37,7 +37,7 @@ class Method:
 
     @property
     def regime(self) -> str:
-        """ "frozen" (sampled conv, only the head trains) or "trained" (everything trains)."""
+        """The training regime: ``"frozen"`` (sampled conv, only the head trains) or ``"trained"`` (all)."""
         return "frozen" if self.sampler is not None else "trained"
 
     def to_dict(self) -> dict[str, Any]:

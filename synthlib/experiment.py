@@ -112,11 +112,19 @@ def subset_seed(dataset: str, seed: int) -> int:
 
 
 def prepare_split(
-    data: ImageDataset, per_class: int, val_per_class: int, seed: int, input_norm: str, device: torch.device
+    data: ImageDataset,
+    per_class: int,
+    val_per_class: int,
+    seed: int,
+    input_norm: str,
+    device: torch.device,
+    include_test: bool = True,
 ) -> SplitTensors:
-    """Draw the seed's few-shot split and convert train, val and the full test set once."""
+    """Draw the seed's few-shot split and convert train, val and (unless ``include_test`` is False,
+    as in tuning, which never looks at it) the full test set, once."""
     split = few_shot_split(data.y_train, per_class, val_per_class, subset_seed(data.name, seed))
     x_train = to_unit_tensor(data.x_train[split.train], device)
+    test_images = data.x_test if include_test else data.x_test[:0]
 
     def labels(values: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.asarray(values, dtype=np.int64)).to(device)
@@ -126,8 +134,8 @@ def prepare_split(
         y_train=labels(data.y_train[split.train]),
         x_val=normalise(to_unit_tensor(data.x_train[split.val], device), x_train, input_norm),
         y_val=labels(data.y_train[split.val]),
-        x_test=normalise(to_unit_tensor(data.x_test, device), x_train, input_norm),
-        y_test=labels(data.y_test),
+        x_test=normalise(to_unit_tensor(test_images, device), x_train, input_norm),
+        y_test=labels(data.y_test[: len(test_images)]),
     )
 
 

@@ -71,8 +71,12 @@ def grid_scores(
     resolved = resolve_device(device)
     rows = []
     for seed in grid.seeds:
+        splits = {  # one split per normalisation, shared by all settings; the test set is not loaded
+            norm: prepare_split(data, per_class, val_per_class, seed, norm, resolved, include_test=False)
+            for norm in grid.input_norms
+        }
         for setting in grid.settings():
-            split = prepare_split(data, per_class, val_per_class, seed, setting.input_norm, resolved)
+            split = splits[setting.input_norm]
             for method in methods:
                 config = RunConfig(data.name, method, seed, setting, per_class, val_per_class, arch)
                 _, scores = train_and_score(config, split, resolved, grid.epochs)

@@ -28,12 +28,16 @@
 #   over the samplers), full training gets its own.
 # * Training length is scored at checkpoint epochs inside one run.
 #
-# The chosen settings are written to `results/tuning/<dataset>.json`, which the experiment
-# notebook reads. A finished tuning file for the same request is reused.
+# The chosen settings are written to `results/<protocol>/tuning/<dataset>.json`, which the
+# experiment notebook reads. A finished tuning file for the same request is reused. Protocols
+# `paper` and `sound` tune here (`sound` with its frozen features standardised; for full
+# training, which standardisation does not touch, it takes `paper`'s choice); `authors_code`
+# runs its whole 24-setting grid in the experiment notebook instead, so there is nothing to tune.
 
 # %% tags=["parameters"]
+protocol = "paper"  # paper | sound (authors_code has nothing to tune)
 dataset = "mnist"
-methods = ["normal", "lognormal", "center_surround", "fully_trained"]
+methods = None  # None: the protocol's columns
 per_class = 38
 val_per_class = 38
 results_dir = "../results"
@@ -48,6 +52,7 @@ tuning_seeds = None
 
 # %%
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -55,7 +60,13 @@ from IPython.display import Markdown, display
 
 from synthlib.data import DATA_ENV_VAR, load_dataset
 from synthlib.experiment import get_methods
-from synthlib.tuning import TuningGrid, grid_edges, tune
+from synthlib.protocols import get_protocol
+from synthlib.records import write_text_atomic
+from synthlib.tuning import grid_edges, load_tuning, tune
+
+setup = get_protocol(protocol)
+if setup.selection != "tuned":
+    raise ValueError(f"protocol {protocol!r} runs a grid in notebooks/04_experiment.py; it has nothing to tune")
 
 overrides = {
     "input_norms": input_norms,
@@ -64,20 +75,31 @@ overrides = {
     "epochs": epochs,
     "seeds": tuning_seeds,
 }
-grid = TuningGrid(**{key: tuple(value) for key, value in overrides.items() if value is not None})
+grid = replace(setup.tuning_grid, **{key: tuple(value) for key, value in overrides.items() if value is not None})
 data = load_dataset(dataset, data_root or os.environ.get(DATA_ENV_VAR) or "../data")
 print(f"{dataset}: {len(data.x_train)} training-pool images {data.image_shape}; grid: {grid}")
 
 # %%
+columns = get_methods(methods, setup.methods) if methods else list(setup.methods)
+shared = setup.trained_setting_from
+if shared:  # full training's choice is the other protocol's (this protocol's options do not touch it)
+    shared_trained = load_tuning(Path(results_dir) / shared / "tuning" / f"{dataset}.json").selected["trained"]
+    columns = [m for m in columns if m.regime != "trained"]
+    print(f"trained regime: the setting chosen under protocol {shared!r}: {shared_trained}")
 result = tune(
     data,
-    get_methods(methods),
+    columns,
     grid,
-    Path(results_dir) / "tuning" / f"{dataset}.json",
+    Path(results_dir) / protocol / "tuning" / f"{dataset}.json",
     per_class=per_class,
     val_per_class=val_per_class,
+    arch=setup.arch,
     device=device,
+    options=setup.options,
 )
+if shared:
+    result = replace(result, selected={**result.selected, "trained": shared_trained})
+    write_text_atomic(Path(results_dir) / protocol / "tuning" / f"{dataset}.json", result.to_json())
 
 # %% [markdown]
 # ## Validation accuracy (%) over the grid

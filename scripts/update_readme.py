@@ -1,7 +1,7 @@
 """Copy generated results into README.md between markers (run_all.sh calls this).
 
 Each block ``<!-- NAME:start -->`` ... ``<!-- NAME:end -->`` in the README holds the file
-``results/NAME.md``. tests/test_readme.py checks that the README holds exactly the committed files,
+``results/<BLOCKS[NAME]>``. tests/test_readme.py checks that the README holds exactly the committed files,
 so the README can never show numbers that the run records do not produce.
 """
 
@@ -11,7 +11,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BLOCKS = ("table1", "comparison")
+BLOCKS = {
+    "verdict": "verdict.md",
+    "protocols": "protocols.md",
+    "table1": "paper/table1.md",
+    "benchmark": "benchmark.md",
+}
 
 
 def markers(name: str) -> tuple[str, str]:
@@ -26,8 +31,10 @@ def readme_with_block(readme: str, name: str, text: str) -> str:
 
 
 def updated_readme(readme: str, results_dir: Path) -> str:
-    for name in BLOCKS:
-        readme = readme_with_block(readme, name, (results_dir / f"{name}.md").read_text())
+    for name, relative in BLOCKS.items():
+        path = results_dir / relative
+        if path.exists():  # e.g. benchmark.md exists only once the benchmark has run
+            readme = readme_with_block(readme, name, path.read_text())
     return readme
 
 

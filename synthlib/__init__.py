@@ -8,10 +8,13 @@ Modules, one concept each:
 - ``preprocess``: uint8 images to normalised tensors;
 - ``models``: the paper's CNN;
 - ``training``: the training loop, frozen-feature extraction, evaluation;
-- ``experiment``: methods (the table's columns) and runs;
+- ``experiment``: methods (the table's columns), run options and runs;
+- ``protocols``: the three named protocols (``paper``, ``authors_code``, ``sound``);
 - ``tuning``: hyperparameter choice on validation data;
+- ``baselines``, ``baseline_runs``: fixed-feature baselines (pixels, scattering) as table columns;
 - ``records``: run records on disk;
-- ``tables``, ``paper``, ``plots``: results against the paper's Table 1.
+- ``tables``, ``paper``, ``plots``: results against the paper's Table 1, paired comparisons;
+- ``verdict``: the paper's claims judged under each protocol.
 """
 
 __version__ = "0.1.0"

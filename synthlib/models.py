@@ -30,6 +30,7 @@ class ArchitectureConfig:
     kernel_size: int = 5
     pool_kernel: int = 2
     pool_stride: int = 2
+    pool_pad_after: int = 0
     feature_grid: int | None = 4
     hidden_units: int = 64
     n_classes: int = 10
@@ -38,8 +39,8 @@ class ArchitectureConfig:
         return asdict(self)
 
     def pooled_size(self, image_size: int) -> int:
-        """Side of the map after conv (same padding) and the stride-2 max-pool."""
-        return (image_size - self.pool_kernel) // self.pool_stride + 1
+        """Side of the map after conv (same padding) and the max-pool."""
+        return (image_size + self.pool_pad_after - self.pool_kernel) // self.pool_stride + 1
 
     def feature_width(self, image_size: int) -> int:
         """Inputs to the first FC layer for square images of side ``image_size``."""
@@ -56,6 +57,11 @@ class ArchitectureConfig:
             raise ValueError(f"kernel_size={self.kernel_size} is larger than the {image_size}x{image_size} image")
         if self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd for same padding, got {self.kernel_size}")
+        if not isinstance(self.pool_pad_after, int) or not 0 <= self.pool_pad_after < self.pool_kernel:
+            raise ValueError(
+                f"pool_pad_after must be an integer from 0 to pool_kernel - 1 = {self.pool_kernel - 1}, "
+                f"got {self.pool_pad_after!r}"
+            )
         if self.pool_kernel > image_size:
             raise ValueError(f"pool_kernel={self.pool_kernel} is larger than the {image_size}x{image_size} image")
         pooled = self.pooled_size(image_size)
@@ -68,20 +74,48 @@ class ArchitectureConfig:
             )
 
 
+def conv2d_same(images: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+    """Convolution with same padding (odd kernels), the result in channels-last layout.
+
+    Frozen one-channel kernels (MNIST feature extraction, no gradient) go through unfold + matrix
+    multiply: there oneDNN's convolution for a single input channel runs at about a quarter of the
+    speed of the same arithmetic as a matmul on the reference CPU. When the kernels are trained,
+    ``conv2d`` and its backward pass are faster (5.4 against 8.9 ms per MNIST minibatch of 64).
+    Both forms compute the same sums.
+    """
+    size = kernels.shape[-1]
+    if images.shape[1] != 1 or (kernels.requires_grad and torch.is_grad_enabled()):
+        return F.conv2d(images, kernels, padding=size // 2)
+    n, _, height, width = images.shape
+    patches = F.unfold(images, size, padding=size // 2)  # (N, size*size, H*W)
+    maps = patches.transpose(1, 2) @ kernels.reshape(len(kernels), -1).t()  # (N, H*W, n_kernels)
+    return maps.view(n, height, width, -1).permute(0, 3, 1, 2)
+
+
 def conv_features(images: torch.Tensor, kernels: torch.Tensor, arch: ArchitectureConfig) -> torch.Tensor:
-    """conv (same padding) -> max-pool -> ReLU -> grid pool -> flatten: the FC layer's input."""
-    maps = F.conv2d(images, kernels, padding=arch.kernel_size // 2)
+    """conv (same padding) -> max-pool -> ReLU -> grid pool: the FC layer's input, as maps
+    ``(N, n_kernels, side, side)`` (the head flattens them; keeping the maps lets a training loop
+    flip them horizontally, as the authors' code did).
+
+    ``pool_pad_after`` pads the bottom and right edges before pooling (MatConvNet's
+    ``'pad', [0 1 0 1]``); padded cells never win a max.
+    """
+    maps = conv2d_same(images, kernels)
+    if arch.pool_pad_after:
+        maps = F.pad(maps, (0, arch.pool_pad_after, 0, arch.pool_pad_after), value=float("-inf"))
     maps = F.relu(F.max_pool2d(maps, arch.pool_kernel, arch.pool_stride))
     if arch.feature_grid is not None:
         maps = F.adaptive_max_pool2d(maps, arch.feature_grid)
-    return maps.flatten(1)
+    return maps
 
 
 class ClassifierHead(nn.Sequential):
-    """FC feature_width -> hidden -> n_classes with a ReLU between (the paper's "1024 - 64 - 10")."""
+    """Flatten, then FC feature_width -> hidden -> n_classes with a ReLU between (the paper's "1024 - 64 - 10")."""
 
     def __init__(self, in_features: int, hidden_units: int, n_classes: int) -> None:
-        super().__init__(nn.Linear(in_features, hidden_units), nn.ReLU(), nn.Linear(hidden_units, n_classes))
+        super().__init__(
+            nn.Flatten(), nn.Linear(in_features, hidden_units), nn.ReLU(), nn.Linear(hidden_units, n_classes)
+        )
 
 
 class PaperCNN(nn.Module):

@@ -107,3 +107,46 @@ def plot_table1(table: pd.DataFrame, labels: Mapping[str, str] | None = None, n_
         ax.set_ylim(0, 100)
     axes[0][0].legend(loc="upper left", fontsize=8)
     return fig
+
+
+def plot_protocols(
+    table: pd.DataFrame, labels: Mapping[str, str] | None = None, variant_labels: Mapping[str, str] | None = None
+) -> Figure:
+    """Per dataset, grouped bars of mean test accuracy per column (x) and protocol variant (hue),
+    error bars the 95% interval of the mean, the paper's values as black diamonds.
+
+    ``table`` has columns dataset, method, variant, mean, ci95_low, ci95_high, paper_mean.
+    """
+    labels, variant_labels = dict(labels or {}), dict(variant_labels or {})
+    datasets = list(dict.fromkeys(table["dataset"]))
+    variants = list(dict.fromkeys(table["variant"]))
+    fig, axes = plt.subplots(
+        len(datasets), 1, figsize=(10, 3.6 * len(datasets)), squeeze=False, constrained_layout=True
+    )
+    palette = sns.color_palette("colorblind", n_colors=len(variants))
+    width = 0.8 / len(variants)
+    for ax, dataset in zip(axes[:, 0], datasets):
+        rows = table[table["dataset"] == dataset]
+        methods = list(dict.fromkeys(rows["method"]))
+        x = np.arange(len(methods))
+        for i, variant in enumerate(variants):
+            part = rows[rows["variant"] == variant].set_index("method").reindex(methods)
+            err = np.vstack([part["mean"] - part["ci95_low"], part["ci95_high"] - part["mean"]])
+            ax.bar(
+                x + (i - (len(variants) - 1) / 2) * width,
+                part["mean"],
+                width,
+                yerr=np.nan_to_num(err),
+                color=palette[i],
+                capsize=2,
+                label=variant_labels.get(variant, variant),
+            )
+        paper = rows.drop_duplicates("method").set_index("method").reindex(methods)["paper_mean"]
+        ax.plot(x, paper, "D", color="black", label="paper (Table 1)")
+        ax.axhline(10, color="grey", ls=":", lw=1)
+        ax.set_xticks(x, [labels.get(m, m) for m in methods])
+        ax.set_title(dataset)
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_ylim(0, 100)
+    axes[0][0].legend(loc="upper left", fontsize=7, ncol=3)
+    return fig

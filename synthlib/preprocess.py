@@ -5,14 +5,31 @@ The paper states no input normalisation, so it is a hyperparameter chosen on the
 - ``"unit"``: pixels divided by 255, into [0, 1];
 - ``"standardize"``: then per channel, minus the mean and divided by the std of the *training
   subset* (the few-shot images only, never validation or test images).
+
+The ``authors_code`` protocol instead repeats the per-dataset preprocessing of the authors'
+MatConvNet code (``AuthorsCodePreprocessing``): statistics from the whole unlabelled training set
+(and, for contrast normalisation's global scale, the test images too), pixels on the 0-255 scale.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
-INPUT_NORMS = ("unit", "standardize")
+INPUT_NORMS = ("unit", "standardize", "authors_code")
+
+AUTHORS_CODE_STEPS: dict[str, tuple[str, ...]] = {
+    # constructMnistImdb.m: zero-pad 28 -> 32, replicate to 3 channels, subtract the mean image
+    "mnist": ("pad_to_32", "gray_to_rgb", "mean"),
+    "fashion_mnist": ("pad_to_32", "gray_to_rgb", "mean"),
+    # constructCifarImdb.m: mean image, contrast normalisation, ZCA-style whitening
+    "cifar10": ("mean", "contrast", "whiten"),
+    # constructMultiClassImdbs.m: SVHN gets contrast normalisation but no whitening
+    "svhn": ("mean", "contrast"),
+}
+AUTHORS_CODE_DEFAULT_STEPS = ("mean",)
 
 
 def to_unit_tensor(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -35,4 +52,81 @@ def normalise(images: torch.Tensor, train_images: torch.Tensor, input_norm: str)
     if input_norm == "standardize":
         mean, std = channel_stats(train_images)
         return (images - mean) / std
+    if input_norm == "authors_code":
+        raise ValueError("input_norm 'authors_code' uses dataset-wide statistics: build AuthorsCodePreprocessing")
     raise ValueError(f"unknown input_norm {input_norm!r}; valid values are: {', '.join(INPUT_NORMS)}")
+
+
+def _flat_float(images: np.ndarray, steps: tuple[str, ...]) -> np.ndarray:
+    """uint8 ``(N, H, W, C)`` -> float32 on the 0-255 scale, padded / replicated as ``steps`` say."""
+    x = images.astype(np.float32)
+    if "pad_to_32" in steps:
+        pad = (32 - x.shape[1]) // 2
+        if pad < 0:
+            raise ValueError(f"pad_to_32 needs images of at most 32x32, got {x.shape[1]}x{x.shape[2]}")
+        x = np.pad(x, ((0, 0), (pad, 32 - x.shape[1] - pad), (pad, 32 - x.shape[2] - pad), (0, 0)))
+    if "gray_to_rgb" in steps and x.shape[3] == 1:
+        x = np.repeat(x, 3, axis=3)
+    return x.reshape(len(x), -1)
+
+
+def _contrast_normalise(z: np.ndarray, mean_std: float) -> np.ndarray:
+    """Per image: minus its mean, times ``mean_std / max(std, 40)`` (Coates, Lee & Ng 2011, as coded)."""
+    z = z - z.mean(axis=1, keepdims=True)
+    return z * (mean_std / np.maximum(z.std(axis=1, ddof=1, keepdims=True), 40.0))
+
+
+@dataclass(frozen=True)
+class AuthorsCodePreprocessing:
+    """The authors' MatConvNet preprocessing, fitted once per dataset (``fit``), applied to any images.
+
+    ``steps`` from ``AUTHORS_CODE_STEPS``; statistics as in ``constructCifarImdb.m``: the mean image
+    over the training set; contrast normalisation's scale ``mean(n)`` over all training and test
+    images; the whitening covariance over the training images, divided by the number of training and
+    test images (60,000 for CIFAR-10, as coded), eigenvalues floored at 10 and rescaled to
+    ``sqrt(mean(eigenvalue))``.
+    """
+
+    steps: tuple[str, ...]
+    image_shape: tuple[int, int, int]
+    mean_image: np.ndarray
+    mean_std: float
+    whitening: np.ndarray | None
+
+    @classmethod
+    def fit(
+        cls, train_images: np.ndarray, test_images: np.ndarray, steps: tuple[str, ...] = AUTHORS_CODE_DEFAULT_STEPS
+    ) -> AuthorsCodePreprocessing:
+        train = _flat_float(train_images, steps)
+        mean_image = train.mean(axis=0)
+        mean_std, whitening = 1.0, None
+        if "contrast" in steps:
+            stds = [
+                (z - z.mean(axis=1, keepdims=True)).std(axis=1, ddof=1)
+                for z in (train - mean_image, _flat_float(test_images, steps) - mean_image)
+            ]
+            mean_std = float(np.concatenate(stds).mean())
+            train = _contrast_normalise(train - mean_image, mean_std)
+        else:
+            train = train - mean_image
+        if "whiten" in steps:
+            z = torch.from_numpy(np.ascontiguousarray(train))
+            covariance = (z.T @ z).double() / (len(train_images) + len(test_images))
+            eigenvalues, vectors = torch.linalg.eigh(covariance)
+            eigenvalues = eigenvalues.clamp_min(0)
+            scale = eigenvalues.mean().sqrt() / eigenvalues.sqrt().clamp_min(10.0)
+            whitening = ((vectors * scale) @ vectors.T).float().numpy()
+        side = 32 if "pad_to_32" in steps else train_images.shape[1]
+        channels = 3 if "gray_to_rgb" in steps else train_images.shape[3]
+        return cls(steps, (side, side, channels), mean_image.astype(np.float32), mean_std, whitening)
+
+    def __call__(self, images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+        """uint8 ``(N, H, W, C)`` -> float32 ``(N, C, H, W)`` on ``device``."""
+        z = _flat_float(images, self.steps) - self.mean_image
+        if "contrast" in self.steps:
+            z = _contrast_normalise(z, self.mean_std)
+        if self.whitening is not None:
+            z = z @ self.whitening  # symmetric
+        height, width, channels = self.image_shape
+        tensor = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32)).view(len(z), height, width, channels)
+        return tensor.permute(0, 3, 1, 2).contiguous().to(device)

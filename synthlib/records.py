@@ -39,6 +39,7 @@ class RunRecord:
     device: str
     environment: dict[str, str]
     timing: dict[str, float] = field(default_factory=dict)
+    setting: str = ""  # the training setting's tag when a grid of settings is recorded
     schema: int = RECORD_SCHEMA
 
     def to_json(self) -> str:
@@ -50,8 +51,10 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def record_path(runs_dir: str | os.PathLike, dataset: str, method: str, seed: int) -> Path:
-    return Path(runs_dir) / dataset / f"{method}__seed{seed}.json"
+def record_path(runs_dir: str | os.PathLike, dataset: str, method: str, seed: int, setting: str = "") -> Path:
+    """``<runs_dir>/<dataset>/<method>[__<setting>]__seed<seed>.json``."""
+    middle = f"__{setting}" if setting else ""
+    return Path(runs_dir) / dataset / f"{method}{middle}__seed{seed}.json"
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -92,7 +95,7 @@ def finished_record(path: Path, expected_hash: str) -> RunRecord | None:
 def load_records(runs_dir: str | os.PathLike) -> list[RunRecord]:
     """Every readable record under ``runs_dir``, sorted by (dataset, method, seed)."""
     records = [r for p in sorted(Path(runs_dir).glob("*/*.json")) if (r := read_record(p)) is not None]
-    return sorted(records, key=lambda r: (r.dataset, r.method, r.seed))
+    return sorted(records, key=lambda r: (r.dataset, r.method, r.setting, r.seed))
 
 
 def _git_commit() -> str:

@@ -26,7 +26,7 @@ import torch
 
 from synthlib.data import ImageDataset
 from synthlib.device import resolve_device
-from synthlib.experiment import Method, RunConfig, prepare_split, train_and_score
+from synthlib.experiment import Method, RunConfig, RunOptions, prepare_split, train_and_score
 from synthlib.models import ArchitectureConfig
 from synthlib.records import config_hash, write_text_atomic
 from synthlib.training import TrainConfig
@@ -64,6 +64,7 @@ def grid_scores(
     arch: ArchitectureConfig = ArchitectureConfig(),
     device: str | torch.device = "auto",
     log: Callable[[str], None] = print,
+    options: RunOptions = RunOptions(),
 ) -> pd.DataFrame:
     """Validation accuracy of every (method, tuning seed, setting, epochs): one row each."""
     if val_per_class < 1:
@@ -78,8 +79,8 @@ def grid_scores(
         for setting in grid.settings():
             split = splits[setting.input_norm]
             for method in methods:
-                config = RunConfig(data.name, method, seed, setting, per_class, val_per_class, arch)
-                _, scores = train_and_score(config, split, resolved, grid.epochs)
+                config = RunConfig(data.name, method, seed, setting, per_class, val_per_class, arch, options)
+                scores = train_and_score(config, split, resolved, grid.epochs).val_scores
                 for epochs in grid.epochs:
                     rows.append(
                         {
@@ -159,9 +160,11 @@ def tuning_request_hash(
     per_class: int,
     val_per_class: int,
     arch: ArchitectureConfig,
+    options: RunOptions = RunOptions(),
 ) -> str:
     return config_hash(
         {
+            "options": asdict(options),
             "dataset": dataset,
             "methods": [m.to_dict() for m in methods],
             "grid": grid.to_dict(),
@@ -182,9 +185,10 @@ def tune(
     arch: ArchitectureConfig = ArchitectureConfig(),
     device: str | torch.device = "auto",
     log: Callable[[str], None] = print,
+    options: RunOptions = RunOptions(),
 ) -> TuningResult:
     """Select a TrainConfig per regime for ``data``; reuse ``path`` if it holds the same request."""
-    request = tuning_request_hash(data.name, methods, grid, per_class, val_per_class, arch)
+    request = tuning_request_hash(data.name, methods, grid, per_class, val_per_class, arch, options)
     path = Path(path)
     if path.exists():
         try:
@@ -194,7 +198,7 @@ def tune(
                 return cached
         except (ValueError, KeyError, TypeError):
             pass
-    scores = grid_scores(data, methods, grid, per_class, val_per_class, arch, device, log)
+    scores = grid_scores(data, methods, grid, per_class, val_per_class, arch, device, log, options)
     result = TuningResult(data.name, select_settings(scores), scores, request)
     write_text_atomic(path, result.to_json())
     return result

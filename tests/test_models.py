@@ -28,24 +28,24 @@ def test_output_and_default_feature_width(in_channels, image_size):
     model = initialised(in_channels, image_size)
     x = images(in_channels, image_size)
     assert model(x).shape == (4, 10)
-    assert model.features(x).shape == (4, 1024)  # 64 kernels x 4 x 4 grid: the paper's "1024"
-    assert model.head[0].in_features == 1024 == model.arch.feature_width(image_size)
-    assert model.head[0].out_features == 64 and model.head[2].out_features == 10
+    assert model.features(x).flatten(1).shape == (4, 1024)  # 64 kernels x 4 x 4 grid: the paper's "1024"
+    assert model.head[1].in_features == 1024 == model.arch.feature_width(image_size)
+    assert model.head[1].out_features == 64 and model.head[3].out_features == 10
 
 
 @pytest.mark.parametrize(("in_channels", "image_size", "width"), [(3, 32, 16384), (1, 28, 64 * 14 * 14)])
 def test_full_map_without_feature_grid(in_channels, image_size, width):
     model = initialised(in_channels, image_size, feature_grid=None)
     x = images(in_channels, image_size, n=2)
-    assert model.head[0].in_features == width
-    assert model.features(x).shape == (2, width)
+    assert model.head[1].in_features == width
+    assert model.features(x).flatten(1).shape == (2, width)
     assert model(x).shape == (2, 10)
 
 
 def test_parameters_conv_has_no_bias():
     model = initialised()
     assert [name for name, _ in model.named_parameters()] == [
-        "conv_weight", "head.0.weight", "head.0.bias", "head.2.weight", "head.2.bias",
+        "conv_weight", "head.1.weight", "head.1.bias", "head.3.weight", "head.3.bias",
     ]  # fmt: skip
     assert model.conv_weight.shape == (64, 1, 5, 5)
 
@@ -94,15 +94,15 @@ def test_init_is_pytorch_default_distribution():
     model = initialised(seed=1)
     bounds = {
         "conv_weight": 1 / math.sqrt(25),
-        "head.0.weight": 1 / math.sqrt(1024),
-        "head.0.bias": 1 / math.sqrt(1024),
-        "head.2.weight": 1 / math.sqrt(64),
-        "head.2.bias": 1 / math.sqrt(64),
+        "head.1.weight": 1 / math.sqrt(1024),
+        "head.1.bias": 1 / math.sqrt(1024),
+        "head.3.weight": 1 / math.sqrt(64),
+        "head.3.bias": 1 / math.sqrt(64),
     }
     for name, param in model.named_parameters():
         assert param.abs().max() <= bounds[name], name
-    values = model.head[0].weight.detach().double().numpy().ravel()  # 65,536 weights
-    bound = bounds["head.0.weight"]
+    values = model.head[1].weight.detach().double().numpy().ravel()  # 65,536 weights
+    bound = bounds["head.1.weight"]
     assert stats.kstest(values, stats.uniform(-bound, 2 * bound).cdf).pvalue > 1e-3
 
 

@@ -3,7 +3,8 @@ datasets, checked against the committed results.
 
 Tolerances, stated:
 - each accuracy must equal the committed seed-0 record to within 0.5 percentage points
-  (same code, same seed; the margin absorbs floating-point differences between CPUs);
+  (same code, same seed, run at the thread count the record names; the margin absorbs
+  floating-point differences between CPUs);
 - and lie within max(3 std, 2 pp) of the committed Table 1 mean over all seeds.
 The committed records must also carry the configuration hash that the current code computes, so
 the published results are known to come from the current configuration.
@@ -12,8 +13,11 @@ Skipped, with the reason, when the datasets are absent.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
+import torch
 
 from synthlib.data import load_dataset
 from synthlib.experiment import PAPER_METHODS, RunConfig, run_study
@@ -22,23 +26,35 @@ from synthlib.tuning import load_tuning
 from tests.conftest import REPO_ROOT
 
 pytestmark = [pytest.mark.real_data, pytest.mark.slow]
-RESULTS = REPO_ROOT / "results"
+RESULTS = REPO_ROOT / "results" / "paper"  # the paper protocol
 DATASETS = ("mnist", "cifar10")
 SEED = 0
 SAME_SEED_TOLERANCE_PP = 0.5
+
+
+def recorded_threads(dataset: str) -> int | None:
+    """The CPU thread count the committed seed-0 records ran with ("cpu (N threads)"), if any."""
+    record = read_record(record_path(RESULTS / "runs", dataset, PAPER_METHODS[0].name, SEED))
+    match = re.fullmatch(r"cpu \((\d+) threads?\)", record.device) if record is not None else None
+    return int(match.group(1)) if match else None
 
 
 @pytest.fixture(scope="module")
 def reduced_study(real_data_root, tmp_path_factory):
     runs_dir = tmp_path_factory.mktemp("runs")
     records = {}
-    for dataset in DATASETS:
-        tuning = load_tuning(RESULTS / "tuning" / f"{dataset}.json")
-        found, failures = run_study(
-            load_dataset(dataset, real_data_root), PAPER_METHODS, [SEED], tuning.selected, runs_dir
-        )
-        assert failures == []
-        records.update({(r.dataset, r.method): r for r in found})
+    default_threads = torch.get_num_threads()
+    try:
+        for dataset in DATASETS:
+            torch.set_num_threads(recorded_threads(dataset) or default_threads)
+            tuning = load_tuning(RESULTS / "tuning" / f"{dataset}.json")
+            found, failures = run_study(
+                load_dataset(dataset, real_data_root), PAPER_METHODS, [SEED], tuning.selected, runs_dir
+            )
+            assert failures == []
+            records.update({(r.dataset, r.method): r for r in found})
+    finally:
+        torch.set_num_threads(default_threads)
     return records
 
 

@@ -33,11 +33,13 @@ def study_env(tmp_path) -> dict[str, str]:
         "FIGURES_DIR": str(tmp_path / "figures"),
         "TUNING_PARAMS": str(grid),
         "SKIP_EXPLORATION": "1",
+        "PROTOCOLS": "paper",
+        "BASELINES": "",
     }
 
 
 def record_files(tmp_path):
-    return sorted((tmp_path / "results" / "runs" / DATASET).glob("*.json"))
+    return sorted((tmp_path / "results" / "paper" / "runs" / DATASET).glob("*.json"))
 
 
 def test_interrupted_study_resumes_without_recomputing(tmp_path):
@@ -60,7 +62,7 @@ def test_interrupted_study_resumes_without_recomputing(tmp_path):
 
     # A record cut off mid-write (as a crash without atomic writes would leave) and a stray temp file.
     missing = next(f"{m}__seed{s}.json" for s in SEEDS for m in METHODS if f"{m}__seed{s}.json" not in finished)
-    half = tmp_path / "results" / "runs" / DATASET / missing
+    half = tmp_path / "results" / "paper" / "runs" / DATASET / missing
     half.write_text('{"dataset": "synthetic_gray", "test_accuracy": 0.9')
     (half.parent / f".{missing}.abc.tmp").write_text("{")
 
@@ -74,9 +76,9 @@ def test_interrupted_study_resumes_without_recomputing(tmp_path):
     assert read_record(after[missing]) is not None, "the half-written record must be recomputed"
     reused = [line for line in second.stdout.splitlines() if "reused finished record" in line]
     assert len(reused) == len(finished)
-    table = pd.read_csv(tmp_path / "results" / "table1.csv")
+    table = pd.read_csv(tmp_path / "results" / "paper" / "table1.csv")
     assert sorted(table["method"]) == sorted(METHODS) and set(table["n_seeds"]) == {3}
-    assert (tmp_path / "figures" / "table1.png").exists()
+    assert (tmp_path / "figures" / "paper_table1.png").exists()
 
 
 def test_unknown_dataset_is_reported_and_skipped(tmp_path):

@@ -65,7 +65,8 @@ def all_differ(before: nn.Module, after: nn.Module) -> bool:
 @pytest.mark.parametrize("method", FROZEN, ids=lambda m: m.name)
 def test_frozen_conv_holds_sampled_kernels_after_training(data, split, method):
     config = run_config(data, method)
-    model, val_scores = train_and_score(config, split, CPU)
+    run_model = train_and_score(config, split, CPU)
+    model, val_scores = run_model.model, run_model.val_scores
     expected = sample_kernels(
         method.sampler,
         64,
@@ -101,14 +102,14 @@ def test_fit_leaves_frozen_conv_unchanged(split):
 
 def test_fully_trained_conv_changes(data, split):
     config = run_config(data, TRAINED)
-    model, _ = train_and_score(config, split, CPU)
+    model = train_and_score(config, split, CPU).model
     assert model.conv_weight.requires_grad
     assert all_differ(fresh_init(config), model)
 
 
 def test_checkpoints_score_each_requested_epoch(data, split):
     config = run_config(data, FROZEN[0], train=TrainConfig(epochs=4))
-    _, val_scores = train_and_score(config, split, CPU, checkpoint_epochs=(1, 3))
+    val_scores = train_and_score(config, split, CPU, checkpoint_epochs=(1, 3)).val_scores
     assert sorted(val_scores) == [1, 3, 4]
     assert all(score * len(split.y_val) == round(score * len(split.y_val)) for score in val_scores.values())
 
@@ -120,8 +121,8 @@ def test_checkpoints_score_each_requested_epoch(data, split):
 
 @pytest.mark.parametrize("method", [FROZEN[0], TRAINED], ids=lambda m: m.name)
 def test_run_one_is_deterministic(data, split, method):
-    first = run_one(run_config(data, method), split, CPU)
-    second = run_one(run_config(data, method), split, CPU)
+    first, _ = run_one(run_config(data, method), split, CPU)
+    second, _ = run_one(run_config(data, method), split, CPU)
     assert (first.test_accuracy, first.val_accuracy) == (second.test_accuracy, second.val_accuracy)
     assert first.config_hash == second.config_hash
     assert (first.n_train, first.n_val, first.n_test) == (10 * PER_CLASS, 10 * VAL_PER_CLASS, len(data.y_test))
@@ -129,8 +130,10 @@ def test_run_one_is_deterministic(data, split, method):
 
 def test_train_and_score_is_bitwise_deterministic(data, split):
     config = run_config(data, TRAINED, train=TrainConfig(epochs=2))
-    a, scores_a = train_and_score(config, split, CPU)
-    b, scores_b = train_and_score(config, split, CPU)
+    run_a = train_and_score(config, split, CPU)
+    a, scores_a = run_a.model, run_a.val_scores
+    run_b = train_and_score(config, split, CPU)
+    b, scores_b = run_b.model, run_b.val_scores
     assert scores_a == scores_b
     assert all(torch.equal(pa, pb) for pa, pb in zip(a.parameters(), b.parameters()))
 
@@ -179,7 +182,7 @@ def test_extract_features_chunked_equals_unchunked(split, feature_grid):
     images = split.x_test[:150]  # 21 full chunks of 7 and a last one of 3
     chunked = extract_features(images, kernels, arch, batch_size=7)
     whole = extract_features(images, kernels, arch, batch_size=1000)
-    assert chunked.shape == (150, arch.feature_width(28))
+    assert chunked.flatten(1).shape == (150, arch.feature_width(28))
     torch.testing.assert_close(chunked, whole, rtol=0, atol=1e-5)
     torch.testing.assert_close(whole, conv_features(images, kernels, arch), rtol=1e-5, atol=1e-5)
 
@@ -217,7 +220,7 @@ def test_sgd_training_lowers_the_loss(split):
         split.x_train,
         sample_kernels("normal", 64, 1, 5, torch.Generator().manual_seed(0), preset="authors_code"),
         ArchitectureConfig(),
-    )
+    ).flatten(1)
     head = init_(nn.Sequential(nn.Linear(1024, 64), nn.ReLU(), nn.Linear(64, 10)), torch.Generator().manual_seed(0))
 
     def loss() -> float:

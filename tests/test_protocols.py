@@ -1,0 +1,336 @@
+"""The three protocols: their configurations, and a small run of each on the built-in synthetic data."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from synthlib.baseline_runs import run_baseline_study
+from synthlib.data import load_dataset
+from synthlib.experiment import (
+    PAPER_METHODS,
+    RunConfig,
+    RunOptions,
+    authors_code_preprocessing,
+    build_model,
+    frozen_features,
+    prepare_run_split,
+    prepare_split,
+    run_study,
+    train_and_score,
+)
+from synthlib.models import ArchitectureConfig, conv2d_same, conv_features
+from synthlib.preprocess import AuthorsCodePreprocessing
+from synthlib.protocols import AUTHORS_CODE_ARCH, PROTOCOLS, Protocol, authors_code_settings, get_protocol
+from synthlib.records import load_records
+from synthlib.training import FeatureScaler, TrainConfig, fit
+
+CPU = torch.device("cpu")
+PER_CLASS, VAL_PER_CLASS = 6, 4
+
+
+@pytest.fixture(scope="module")
+def gray():
+    return load_dataset("synthetic_gray")
+
+
+def small_configs(protocol: Protocol, epochs: int = 2, n_settings: int = 2):
+    """The protocol's training settings, shortened for a test run."""
+    if protocol.selection == "grid":
+        grid = [replace(c, epochs=epochs) for c in protocol.settings[:n_settings]]
+        return {"frozen": grid, "trained": grid}
+    return {"frozen": TrainConfig(epochs=epochs), "trained": TrainConfig(epochs=epochs)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration
+# ---------------------------------------------------------------------------------------------
+
+
+def test_protocol_names_and_unknown_protocol():
+    assert list(PROTOCOLS) == ["paper", "authors_code", "sound"]
+    with pytest.raises(ValueError, match="unknown protocol 'papr'; valid protocols are: paper, authors_code, sound"):
+        get_protocol("papr")
+
+
+def test_paper_protocol_is_the_text_with_gaps_filled():
+    paper = get_protocol("paper")
+    assert paper.methods == PAPER_METHODS and paper.seeds == (0, 1, 2)
+    assert paper.selection == "tuned" and paper.options == RunOptions() and paper.arch == ArchitectureConfig()
+
+
+def test_sound_protocol_standardises_features_over_ten_fresh_seeds():
+    sound = get_protocol("sound")
+    assert len(sound.seeds) >= 10 and len(set(sound.seeds)) == len(sound.seeds)
+    assert sound.selection == "tuned" and sound.options.feature_norm == "standardize"
+    assert not sound.options.shared_draws
+
+
+def test_authors_code_grid_is_their_24_settings():
+    settings = authors_code_settings()
+    assert len(settings) == 24 == len(set(settings))
+    assert sorted({round(c.learning_rate, 6) for c in settings}) == [0.003333, 0.01, 0.033333, 0.1]
+    assert {c.batch_size for c in settings} == {50, 100}
+    assert {c.weight_decay for c in settings} == {1e-2, 1e-3, 1e-4}
+    for config in settings:
+        assert (config.optimizer, config.momentum, config.epochs) == ("sgd", 0.9, 100)
+        assert config.input_norm == "authors_code" and config.hflip and not config.train_biases
+        assert [config.lr_factor(e) for e in (1, 25, 26, 50, 51, 100)] == [1, 1, 0.3, 0.3, 0.1, 0.1]
+
+
+def test_authors_code_protocol_options_and_network():
+    authors = get_protocol("authors_code")
+    assert authors.selection == "grid" and authors.arch == AUTHORS_CODE_ARCH
+    assert authors.options == RunOptions(
+        shared_draws=True, extraction_flips=True, head_init_std=0.05, conv_init_std=0.01
+    )
+    assert [m.sampler_params.get("preset") for m in authors.methods if m.sampler] == ["authors_code"] * 3
+    assert AUTHORS_CODE_ARCH.pooled_size(32) == 16 and AUTHORS_CODE_ARCH.feature_width(32) == 16384
+
+
+def test_protocol_rejects_a_grid_without_settings():
+    with pytest.raises(ValueError, match="selects on a grid but has no settings"):
+        Protocol("x", "x", PAPER_METHODS, (0,), "grid")
+    with pytest.raises(ValueError, match="unknown selection 'best'"):
+        Protocol("x", "x", PAPER_METHODS, (0,), "best")
+
+
+# ---------------------------------------------------------------------------------------------
+# A small run of each protocol
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(PROTOCOLS))
+def test_small_run_of_each_protocol(gray, tmp_path, name):
+    protocol = get_protocol(name)
+    configs = small_configs(protocol)
+    records, failures = run_study(
+        gray, protocol.methods, (0, 1), configs, tmp_path, PER_CLASS, VAL_PER_CLASS,
+        protocol.arch, "cpu", lambda _: None, protocol.options,
+    )  # fmt: skip
+    n_settings = 2 if protocol.selection == "grid" else 1
+    assert failures == []
+    assert len(records) == len(protocol.methods) * 2 * n_settings == len(load_records(tmp_path))
+    for record in records:
+        assert 0 <= record.test_accuracy <= 1 and 0 <= record.val_accuracy <= 1
+        assert record.config["options"] == asdict(protocol.options)
+        assert record.config["architecture"] == protocol.arch.to_dict()
+        assert bool(record.setting) == (protocol.selection == "grid")
+        assert {"split_s", "features_s", "fit_s", "test_features_s", "test_eval_s"} <= set(record.timing)
+    again, _ = run_study(
+        gray, protocol.methods, (0, 1), configs, tmp_path, PER_CLASS, VAL_PER_CLASS,
+        protocol.arch, "cpu", lambda _: None, protocol.options,
+    )  # fmt: skip
+    assert [r.to_json() for r in again] == [r.to_json() for r in records]  # reused, not recomputed
+
+
+def test_authors_code_runs_share_subset_kernels_and_init_but_not_order(gray):
+    protocol = get_protocol("authors_code")
+    setting = replace(protocol.settings[0], epochs=1)
+    configs = [
+        RunConfig(
+            gray.name, protocol.methods[0], seed, setting, PER_CLASS, VAL_PER_CLASS, protocol.arch, protocol.options
+        )
+        for seed in (0, 1)
+    ]
+    preprocessing = authors_code_preprocessing(gray)
+    splits = [prepare_run_split(c, gray, CPU, True, preprocessing) for c in configs]
+    assert torch.equal(splits[0].y_train, splits[1].y_train)  # the same images...
+    assert not torch.equal(splits[0].x_train, splits[1].x_train)  # ...flipped differently per run
+    torch.testing.assert_close(splits[0].x_train.abs().sum(), splits[1].x_train.abs().sum())
+    models = [build_model(c, 3, 32, CPU) for c in configs]
+    assert all(torch.equal(a, b) for a, b in zip(models[0].parameters(), models[1].parameters()))
+    assert models[0].head[1].weight.std().item() == pytest.approx(0.05, rel=0.05)
+    trained = train_and_score(configs[0], splits[0], CPU).model
+    assert all(torch.count_nonzero(layer.bias) == 0 for layer in (trained.head[1], trained.head[3]))
+    full = RunConfig(
+        gray.name, protocol.methods[3], 0, setting, PER_CLASS, VAL_PER_CLASS, protocol.arch, protocol.options
+    )
+    assert build_model(full, 3, 32, CPU).conv_weight.std().item() == pytest.approx(0.01, rel=0.1)
+
+
+def test_paper_runs_draw_fresh_subsets_and_kernels_per_seed(gray):
+    configs = [
+        RunConfig(gray.name, PAPER_METHODS[0], seed, TrainConfig(epochs=1), PER_CLASS, VAL_PER_CLASS) for seed in (0, 1)
+    ]
+    splits = [prepare_run_split(c, gray, CPU) for c in configs]
+    assert not torch.equal(splits[0].x_train, splits[1].x_train)
+    models = [build_model(c, 1, 28, CPU) for c in configs]
+    assert not torch.equal(models[0].conv_weight, models[1].conv_weight)
+
+
+def test_sound_features_are_standardised_with_training_statistics(gray):
+    protocol = get_protocol("sound")
+    config = RunConfig(
+        gray.name, PAPER_METHODS[1], 0, TrainConfig(epochs=1), PER_CLASS, VAL_PER_CLASS, options=protocol.options
+    )
+    split = prepare_run_split(config, gray, CPU)
+    features = frozen_features(build_model(config, 1, 28, CPU), config, split)
+    assert features.scaler is not None
+    flat = features.train.flatten(1)
+    varying = flat.std(dim=0) > 0
+    torch.testing.assert_close(flat.mean(dim=0), torch.zeros(flat.shape[1]), atol=1e-4, rtol=0)
+    torch.testing.assert_close(flat.std(dim=0)[varying], torch.ones(int(varying.sum())), atol=1e-4, rtol=0)
+
+
+def test_options_are_checked():
+    with pytest.raises(ValueError, match="unknown feature_norm 'whiten'; valid values are: none, standardize"):
+        RunOptions(feature_norm="whiten").check()
+    with pytest.raises(ValueError, match="head_init_std must be positive"):
+        RunOptions(head_init_std=0.0).check()
+
+
+# ---------------------------------------------------------------------------------------------
+# Baselines as columns
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["paper", "authors_code"])
+def test_baseline_study_records_follow_the_protocol(gray, tmp_path, name):
+    protocol = get_protocol(name).with_seeds((0, 1))
+    Cs = (0.01, 1.0)
+    logs: list[str] = []
+    records, failures = run_baseline_study(
+        gray, ["logreg_pixels"], protocol, tmp_path, per_class=PER_CLASS, val_per_class=VAL_PER_CLASS, Cs=Cs,
+        device="cpu", log=logs.append,
+    )  # fmt: skip
+    assert failures == []
+    if protocol.selection == "grid":
+        assert sorted(r.setting for r in records) == ["C0.01", "C0.01", "C1", "C1"]
+        by_setting = {}
+        for r in records:  # shared draws: both seeds see the same subset, so the same result
+            by_setting.setdefault(r.setting, set()).add(r.test_accuracy)
+        assert all(len(values) == 1 for values in by_setting.values())
+    else:
+        assert len(records) == 2 and {r.setting for r in records} == {""}
+        assert len({r.config["C"] for r in records}) == 1 and records[0].config["C"] in Cs
+        assert any("chosen on validation" in line for line in logs)
+    again, _ = run_baseline_study(
+        gray, ["logreg_pixels"], protocol, tmp_path, per_class=PER_CLASS, val_per_class=VAL_PER_CLASS, Cs=Cs,
+        device="cpu", log=logs.append,
+    )  # fmt: skip
+    assert [r.to_json() for r in again] == [r.to_json() for r in records]
+
+
+def test_unknown_baseline_names_the_valid_ones(gray, tmp_path):
+    with pytest.raises(ValueError, match="unknown baseline 'sift'; valid baselines are: logreg_pixels, scattering"):
+        run_baseline_study(gray, ["sift"], get_protocol("paper"), tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# The authors' preprocessing, network and training details
+# ---------------------------------------------------------------------------------------------
+
+
+def test_authors_preprocessing_pads_replicates_and_subtracts_the_mean(gray):
+    steps = ("pad_to_32", "gray_to_rgb", "mean")
+    pre = AuthorsCodePreprocessing.fit(gray.x_train, gray.x_test, steps)
+    out = pre(gray.x_train)
+    assert out.shape == (len(gray.x_train), 3, 32, 32)
+    torch.testing.assert_close(out.mean(dim=0), torch.zeros(3, 32, 32), atol=1e-3, rtol=0)
+    assert torch.equal(out[:, 0], out[:, 2]) and float(out.abs().max()) > 10  # the 0-255 scale
+    assert torch.all(out[:, :, :2, :] == out[:1, :, :2, :])  # padding: the same (mean-subtracted) zeros
+
+
+def test_authors_whitening_follows_constructCifarImdb():
+    """Mean image, contrast normalisation and whitening, recomputed here in float64 numpy from the
+    MatConvNet code's formulas, on data where some eigenvalues fall under the floor of 10."""
+    rng = np.random.default_rng(0)
+    mixing = rng.normal(size=(48, 48))
+    train = np.clip(128 + (rng.normal(size=(3000, 48)) @ mixing) * 3, 0, 255).astype(np.uint8).reshape(-1, 4, 4, 3)
+    test = train[:500]
+    pre = AuthorsCodePreprocessing.fit(train, test, ("mean", "contrast", "whiten"))
+
+    def flat(images: np.ndarray) -> np.ndarray:
+        return images.reshape(len(images), -1).astype(np.float64)
+
+    mean_image = flat(train).mean(axis=0)
+    centred = [flat(x) - mean_image for x in (train, test)]
+    stds = [(z - z.mean(axis=1, keepdims=True)).std(axis=1, ddof=1) for z in centred]
+    mean_n = np.concatenate(stds).mean()
+    z = centred[0] - centred[0].mean(axis=1, keepdims=True)
+    z = z * (mean_n / np.maximum(stds[0], 40))[:, None]
+    eigenvalues, vectors = np.linalg.eigh(z.T @ z / (len(train) + len(test)))
+    eigenvalues = np.clip(eigenvalues, 0, None)
+    assert (np.sqrt(eigenvalues) < 10).any() and (np.sqrt(eigenvalues) > 10).any()  # both regimes
+    scale = np.sqrt(eigenvalues.mean()) / np.maximum(np.sqrt(eigenvalues), 10)
+    expected = z @ (vectors * scale) @ vectors.T
+    ours = pre(train).permute(0, 2, 3, 1).reshape(len(train), -1).double().numpy()
+    np.testing.assert_allclose(ours, expected, rtol=1e-3, atol=1e-3)
+
+
+def test_contrast_normalisation_zeroes_each_image_mean():
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(50, 4, 4, 3), dtype=np.uint8)
+    pre = AuthorsCodePreprocessing.fit(images, images[:10], ("mean", "contrast"))
+    out = pre(images).flatten(1)
+    torch.testing.assert_close(out.mean(dim=1), torch.zeros(50), atol=1e-3, rtol=0)
+
+
+def test_pool_pad_after_is_matconvnets_bottom_right_padding():
+    maps = torch.arange(16.0).view(1, 1, 4, 4)
+    arch = ArchitectureConfig(
+        n_kernels=1, kernel_size=1, pool_kernel=3, pool_stride=2, pool_pad_after=1, feature_grid=None
+    )
+    pooled = conv_features(maps, torch.ones(1, 1, 1, 1), arch)
+    assert pooled.shape == (1, 1, 2, 2) and arch.pooled_size(4) == 2
+    assert pooled.flatten().tolist() == [10.0, 11.0, 14.0, 15.0]
+    with pytest.raises(ValueError, match="pool_pad_after must be an integer from 0 to pool_kernel - 1 = 2"):
+        ArchitectureConfig(pool_kernel=3, pool_pad_after=3).check(32)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_conv2d_same_equals_conv2d(channels):
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(5, channels, 12, 12, generator=generator)
+    kernels = torch.randn(8, channels, 5, 5, generator=generator)
+    torch.testing.assert_close(conv2d_same(images, kernels), F.conv2d(images, kernels, padding=2), atol=1e-4, rtol=1e-5)
+
+
+def test_hflip_flips_whole_minibatches_and_schedule_steps_the_rate():
+    seen: list[torch.Tensor] = []
+
+    class Recorder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = torch.nn.Linear(4, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            seen.append(x.detach().clone())
+            return self.linear(x.flatten(1))
+
+    inputs = torch.arange(8.0).view(2, 1, 1, 4)
+    config = TrainConfig("sgd", 0.1, epochs=20, batch_size=2, lr_schedule=((3, 0.5),), hflip=True)
+    model = Recorder()
+    fit(model, inputs, torch.tensor([0, 1]), config, torch.Generator().manual_seed(0))
+    flipped = [torch.equal(batch.sort(0).values, inputs.flip(-1)) for batch in seen]
+    kept = [torch.equal(batch.sort(0).values, inputs) for batch in seen]
+    assert all(f or k for f, k in zip(flipped, kept)) and any(flipped) and any(kept)
+    assert [config.lr_factor(e) for e in (1, 2, 3, 20)] == [1, 1, 0.5, 0.5]
+
+
+def test_train_config_rejects_an_unordered_schedule():
+    with pytest.raises(ValueError, match="lr_schedule epochs must be increasing"):
+        TrainConfig(lr_schedule=((50, 0.1), (26, 0.3))).check()
+
+
+def test_feature_scaler_keeps_constant_features_finite():
+    features = torch.tensor([[1.0, 5.0], [3.0, 5.0]])
+    scaler = FeatureScaler.fit(features)
+    out = scaler(torch.tensor([[2.0, 7.0]]))
+    assert out.tolist() == [[0.0, 2.0]]  # the constant feature keeps scale 1
+
+
+def test_prepare_split_flips_each_image_or_leaves_it(gray):
+    plain = prepare_split(gray, PER_CLASS, VAL_PER_CLASS, 0, "unit", CPU)
+    flipped = prepare_split(
+        gray, PER_CLASS, VAL_PER_CLASS, 0, "unit", CPU, flip_generator=torch.Generator().manual_seed(3)
+    )
+    same = [torch.equal(a, b) for a, b in zip(plain.x_test, flipped.x_test)]
+    mirrored = [torch.equal(a.flip(-1), b) for a, b in zip(plain.x_test, flipped.x_test)]
+    assert all(s or m for s, m in zip(same, mirrored))
+    assert 0.3 < np.mean(mirrored) < 0.7

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from synthlib.baselines import BASELINE_LABELS, BASELINE_NAMES, DEFAULT_CS, baseline_scores
+from synthlib.baselines import BASELINE_LABELS, BASELINE_NAMES, DEFAULT_CS, baseline_scores, select_by_validation
 from synthlib.data import ImageDataset, few_shot_split
 from synthlib.device import describe_device, resolve_device
 from synthlib.experiment import subset_seed
@@ -52,7 +52,8 @@ def choose_c(
         train_idx, val_idx = _split(data, per_class, val_per_class, seed)
         per_seed.append(baseline_scores(name, data, train_idx, val_idx, Cs, seed, False, cache_dir, device))
     means = [float(np.mean([scores[i]["val_accuracy"] for scores in per_seed])) for i in range(len(Cs))]
-    return float(Cs[int(np.argmax(means))]), [{"C": c, "mean_val_accuracy": m} for c, m in zip(Cs, means)]
+    best = select_by_validation([{"C": c, "val_accuracy": m} for c, m in zip(Cs, means)])
+    return float(best["C"]), [{"C": c, "mean_val_accuracy": m} for c, m in zip(Cs, means)]
 
 
 def _record(

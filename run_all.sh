@@ -3,41 +3,64 @@
 #
 #   SYNTHLIB_DATA=../shared/data ./run_all.sh
 #
-# Sets up .venv when needed. Per protocol (paper, authors_code, sound; see synthlib/protocols.py)
-# and dataset: 03_tuning (validation-only hyperparameters; not for authors_code, which runs its
-# whole grid), then 04_experiment (every column x seed [x setting], baselines included; one line
-# per finished run). Then 05_results builds results/<protocol>/table1.{csv,md} and
+# Sets up .venv when needed. For each registered protocol (`python -m synthlib.protocols list`;
+# synthlib/protocols.py) and dataset: 03_tuning (when the protocol chooses its settings on
+# validation data), then 04_experiment (every column x seed [x setting], baselines included; one
+# line per finished run). Then 05_results builds results/<protocol>/table1.{csv,md} and
 # figures/<protocol>_table1.png, and 06_verdict judges the paper's claims under every protocol
 # (results/verdict*.md, figures/protocols.png). Executed notebooks go to results/notebooks/.
 # A dataset that cannot be had (SVHN offline) is skipped with the reason. Finished run records are
 # reused, so an interrupted run picks up where it stopped. Exit status 1 if anything failed.
 #
+# Records name the commit of the code that made them, so writing into the repository's own
+# results/ needs a clean tree (commit first); a scratch RESULTS_DIR outside results/ takes any tree.
+#
 # Settings (environment variables):
-#   SYNTHLIB_DATA     dataset folder (default ./data; downloads through torchvision land there)
+#   SYNTHLIB_DATA     dataset folder (default: the repository's data/; torchvision downloads land there)
 #   DATASETS          default "mnist cifar10 svhn"
-#   PROTOCOLS         default "paper authors_code sound"
-#   BASELINES         fixed-feature baselines, default "logreg_pixels scattering" ("" for none)
-#   SEEDS             evaluation seeds, YAML list, default: each protocol's own (3, 3 and 10 seeds)
+#   PROTOCOLS         default: every registered protocol
+#   BASELINES         fixed-feature baselines, default: each protocol's own ("" for none)
+#   SEEDS             evaluation seeds, YAML list, default: each protocol's own
 #   DEVICE            auto | cpu | cuda, default auto
-#   RESULTS_DIR       default results;  FIGURES_DIR  default figures
+#   RESULTS_DIR       default results;  FIGURES_DIR  default figures (or $RESULTS_DIR/figures when
+#                     RESULTS_DIR is set)
 #   TUNING_PARAMS     optional YAML file of extra parameters for 03_tuning (e.g. a smaller grid)
 #   SKIP_EXPLORATION  1 to skip notebooks 01 and 02 (distributions and kernels)
 set -uo pipefail
 cd "$(dirname "$0")"
 source scripts/bootstrap.sh
 
-# Notebooks run inside notebooks/: make a relative data folder absolute first.
-export SYNTHLIB_DATA="$(mkdir -p "${SYNTHLIB_DATA:-data}" 2>/dev/null; cd "${SYNTHLIB_DATA:-data}" && pwd)"
+# One data root for every notebook (they run inside notebooks/): synthlib.data.data_root, made absolute.
+export SYNTHLIB_DATA="$(python -c 'from synthlib.data import data_root; print(data_root())')"
 datasets="${DATASETS:-mnist cifar10 svhn}"
-protocols="${PROTOCOLS:-paper authors_code sound}"
-baselines="[$(for b in ${BASELINES-logreg_pixels scattering}; do printf '"%s", ' "$b"; done)]"
+protocols="${PROTOCOLS:-$(python -m synthlib.protocols list)}"
+baseline_args=()
+if [ -n "${BASELINES+set}" ]; then
+    baseline_args=(-y "baselines: [$(for b in $BASELINES; do printf '"%s", ' "$b"; done)]")
+fi
 seed_args=()
 [ -n "${SEEDS:-}" ] && seed_args=(-y "seeds: $SEEDS")
 device="${DEVICE:-auto}"
 results="$(mkdir -p "${RESULTS_DIR:-results}" && cd "${RESULTS_DIR:-results}" && pwd)"
-figures="$(mkdir -p "${FIGURES_DIR:-figures}" && cd "${FIGURES_DIR:-figures}" && pwd)"
+figures_default=figures
+[ -n "${RESULTS_DIR:-}" ] && figures_default="$results/figures"
+figures="$(mkdir -p "${FIGURES_DIR:-$figures_default}" && cd "${FIGURES_DIR:-$figures_default}" && pwd)"
+if [ "$results" = "$PWD/results" ] || [ "$figures" = "$PWD/figures" ]; then
+    dirty=$(python -c 'from synthlib.provenance import dirty_paths; print(" ".join(dirty_paths()))')
+    if [ -n "$dirty" ]; then
+        echo "error: the tree has uncommitted changes ($dirty); records written into $PWD/results would name" >&2
+        echo "a commit that did not make them. Commit first, or write to a scratch folder: RESULTS_DIR=/tmp/study ./run_all.sh" >&2
+        exit 2
+    fi
+fi
 executed="$results/notebooks"
 mkdir -p "$executed"
+# Paths handed to notebooks are relative to notebooks/ (their working folder), and executed notebooks are
+# named relative to here: nothing committed holds a path of this machine.
+relative() { python -c 'import os, sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' "$1" "$2"; }
+executed_rel="$(relative "$executed" .)"
+results_nb="$(relative "$results" notebooks)"
+figures_nb="$(relative "$figures" notebooks)"
 tuning_params=()
 [ -n "${TUNING_PARAMS:-}" ] && tuning_params=(-f "$(cd "$(dirname "$TUNING_PARAMS")" && pwd)/$(basename "$TUNING_PARAMS")")
 failed=()
@@ -46,17 +69,17 @@ started=$SECONDS
 notebook() {  # notebook NAME OUTPUT_NAME [papermill args...]
     local name=$1 output=$2
     shift 2
-    echo "== $name -> $executed/$output.ipynb"
-    if ! papermill "notebooks/$name.ipynb" "$executed/$output.ipynb" -k synthlib --cwd notebooks \
+    echo "== $name -> $executed_rel/$output.ipynb"
+    if ! papermill "notebooks/$name.ipynb" "$executed_rel/$output.ipynb" -k synthlib --cwd notebooks \
         --no-progress-bar --log-level WARNING --stdout-file >(cat) "$@"; then
         failed+=("$output")
-        echo "!! $name failed; see $executed/$output.ipynb"
+        echo "!! $name failed; see $executed_rel/$output.ipynb"
     fi
 }
 
 if [ "${SKIP_EXPLORATION:-0}" != 1 ]; then
-    notebook 01_distributions 01_distributions -p figures_dir "$figures"
-    notebook 02_kernels 02_kernels -p figures_dir "$figures"
+    notebook 01_distributions 01_distributions -p figures_dir "$figures_nb"
+    notebook 02_kernels 02_kernels -p figures_dir "$figures_nb"
 fi
 
 available=()
@@ -69,31 +92,29 @@ for dataset in $datasets; do
 done
 
 for protocol in $protocols; do
-    if ! selection=$(python -c "from synthlib.protocols import get_protocol; print(get_protocol('$protocol').selection)" 2>&1); then
-        echo "!! protocol $protocol: ${selection##*$'\n'}"
+    if ! reason=$(python -m synthlib.protocols show "$protocol" 2>&1); then
+        echo "!! $reason"
         failed+=("protocol $protocol")
         continue
     fi
     for dataset in "${available[@]}"; do
-        if [ "$selection" = tuned ]; then
+        if python -m synthlib.protocols needs-tuning "$protocol"; then
             notebook 03_tuning "03_tuning_${protocol}_$dataset" -p protocol "$protocol" -p dataset "$dataset" \
-                -p results_dir "$results" -p device "$device" "${tuning_params[@]}"
+                -p results_dir "$results_nb" -p device "$device" "${baseline_args[@]}" "${tuning_params[@]}"
         fi
         notebook 04_experiment "04_experiment_${protocol}_$dataset" -p protocol "$protocol" -p dataset "$dataset" \
-            -p results_dir "$results" -p device "$device" -y "baselines: $baselines" "${seed_args[@]}"
+            -p results_dir "$results_nb" -p device "$device" "${baseline_args[@]}" "${seed_args[@]}"
     done
-    notebook 05_results "05_results_$protocol" -p protocol "$protocol" -p results_dir "$results" -p figures_dir "$figures"
+    notebook 05_results "05_results_$protocol" -p protocol "$protocol" -p results_dir "$results_nb" -p figures_dir "$figures_nb"
 done
 
-all_protocols=1
-for name in paper authors_code sound; do [ -d "$results/$name/runs" ] || all_protocols=0; done
-if [ "$all_protocols" = 1 ]; then
-    notebook 06_verdict 06_verdict -p results_dir "$results" -p figures_dir "$figures"
+if missing=$(python -m synthlib.protocols missing "$results"); then
+    notebook 06_verdict 06_verdict -p results_dir "$results_nb" -p figures_dir "$figures_nb"
 else
-    echo "-- 06_verdict skipped: it needs records of all three protocols under $results"
+    echo "-- 06_verdict skipped: it judges every registered protocol; no records under $results for: $missing"
 fi
 
-if [ "$results" = "$PWD/results" ] && [ -f "$results/paper/table1.md" ] && [ -f "$results/verdict.md" ]; then
+if [ "$results" = "$PWD/results" ] && [ -f "$results/verdict.md" ]; then
     python scripts/update_readme.py "$results"  # the README shows the tables this run produced
 fi
 echo "study finished in $((SECONDS - started)) s"

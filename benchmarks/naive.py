@@ -22,8 +22,9 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms  # type: ignore[import-untyped]
 
 from benchmarks.ceilings import synchronize
+from synthlib.columns import Method
 from synthlib.data import ImageDataset, few_shot_split
-from synthlib.experiment import Method, RunConfig, build_model, subset_seed
+from synthlib.experiment import RunConfig, build_model, subset_seed
 from synthlib.models import ArchitectureConfig
 from synthlib.seeding import make_generator
 from synthlib.training import TrainConfig, make_optimizer

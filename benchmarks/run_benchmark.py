@@ -36,9 +36,11 @@ import torch
 from benchmarks.ceilings import Ceilings, measure_ceilings
 from benchmarks.flops import PHASES_WITH_FLOPS, RunShape, naive_run_flops, phase_flops
 from benchmarks.naive import naive_run
+from synthlib.columns import PAPER_METHODS, Method
 from synthlib.data import DATA_ENV_VAR, PAPER_PER_CLASS, ImageDataset, load_dataset
 from synthlib.device import describe_device, resolve_device
-from synthlib.experiment import PAPER_METHODS, Method, run_study
+from synthlib.engine import RunContext, execute
+from synthlib.experiment import RunConfig, cnn_jobs
 from synthlib.records import RunRecord
 from synthlib.tables import summarise
 from synthlib.training import TrainConfig
@@ -223,20 +225,19 @@ def project_worker(plan: Plan) -> dict[str, Any]:
             data, loading[name] = timed_load(name, plan.data_root)
             log(f"project: loaded {name} in {loading[name]:.2f} s")
             study_started = time.perf_counter()
-            found, failures = run_study(
-                data,
-                plan.methods,
-                plan.seeds,
-                plan.train_configs[name],
-                runs_dir,
-                per_class=plan.per_class,
-                val_per_class=plan.val_per_class,
-                device=device,
-                log=lambda line: log(f"project: {line}"),
+            configs = [
+                (RunConfig(name, m, seed, plan.train_configs[name][m.regime], plan.per_class, plan.val_per_class), "")
+                for seed in plan.seeds
+                for m in plan.methods
+            ]
+            outcome = execute(
+                cnn_jobs("benchmark", Path(runs_dir), configs),
+                RunContext(data, device),
+                lambda line: log(f"project: {line}"),
             )
+            found = outcome.records
             studies[name] = time.perf_counter() - study_started
-            if failures:
-                raise RuntimeError(f"project runs failed: {failures}")
+            outcome.raise_failures()
             runs.extend(project_run_row(record, data, regimes) for record in found)
             records.extend(found)
             del data

@@ -28,46 +28,44 @@
 #   over the samplers), full training gets its own.
 # * Training length is scored at checkpoint epochs inside one run.
 #
+# * Each fixed-feature baseline gets its regularisation C on the same validation splits.
+#
 # The chosen settings are written to `results/<protocol>/tuning/<dataset>.json`, which the
-# experiment notebook reads. A finished tuning file for the same request is reused. Protocols
-# `paper` and `sound` tune here (`sound` with its frozen features standardised; for full
-# training, which standardisation does not touch, it takes `paper`'s choice); `authors_code`
-# runs its whole 24-setting grid in the experiment notebook instead, so there is nothing to tune.
+# experiment notebook reads; a finished tuning file for the same request is reused. Protocols that
+# choose on validation tune here (`sound` standardises frozen features; for full training, which
+# standardisation does not touch, it takes `paper`'s choice); a protocol that runs a whole grid
+# (`authors_code`) has nothing to tune. `synthlib.protocols.Protocol.tune` does all of this.
 
 # %% tags=["parameters"]
-protocol = "paper"  # paper | sound (authors_code has nothing to tune)
+protocol = None  # None: the registry's first protocol (python -m synthlib.protocols list)
 dataset = "mnist"
 methods = None  # None: the protocol's columns
-per_class = 38
-val_per_class = 38
+baselines = None  # None: the protocol's baselines
 results_dir = "../results"
 data_root = None  # None: $SYNTHLIB_DATA if set, else the repository's data/ folder
+cache_dir = None  # scattering features; None: $SYNTHLIB_CACHE or ~/.cache/synthlib
 device = "auto"
-# Grid overrides; None keeps synthlib.tuning.TuningGrid's default.
+# Grid overrides; None keeps the protocol's tuning grid (synthlib.tuning.TuningGrid).
 input_norms = None
 learning_rates = None
 weight_decays = None
 epochs = None
 tuning_seeds = None
+per_class = None  # None: the protocol's (38 per class, as the paper)
+val_per_class = None
 
 # %%
-import os
 from dataclasses import replace
-from pathlib import Path
 
 import pandas as pd
 from IPython.display import Markdown, display
 
-from synthlib.data import DATA_ENV_VAR, load_dataset
-from synthlib.experiment import get_methods
-from synthlib.protocols import get_protocol
-from synthlib.records import write_text_atomic
-from synthlib.tuning import grid_edges, load_tuning, tune
+from synthlib.data import load_dataset
+from synthlib.protocols import default_protocol, get_protocol
+from synthlib.tuning import grid_edges
 
-setup = get_protocol(protocol)
-if setup.selection != "tuned":
-    raise ValueError(f"protocol {protocol!r} runs a grid in notebooks/04_experiment.py; it has nothing to tune")
-
+setup = get_protocol(protocol) if protocol else default_protocol()
+setup = setup.with_overrides(per_class=per_class, val_per_class=val_per_class)
 overrides = {
     "input_norms": input_norms,
     "learning_rates": learning_rates,
@@ -76,30 +74,11 @@ overrides = {
     "seeds": tuning_seeds,
 }
 grid = replace(setup.tuning_grid, **{key: tuple(value) for key, value in overrides.items() if value is not None})
-data = load_dataset(dataset, data_root or os.environ.get(DATA_ENV_VAR) or "../data")
-print(f"{dataset}: {len(data.x_train)} training-pool images {data.image_shape}; grid: {grid}")
+data = load_dataset(dataset, data_root)
+print(f"protocol {setup.name}; {dataset}: {len(data.x_train)} training-pool images {data.image_shape}; grid: {grid}")
 
 # %%
-columns = get_methods(methods, setup.methods) if methods else list(setup.methods)
-shared = setup.trained_setting_from
-if shared:  # full training's choice is the other protocol's (this protocol's options do not touch it)
-    shared_trained = load_tuning(Path(results_dir) / shared / "tuning" / f"{dataset}.json").selected["trained"]
-    columns = [m for m in columns if m.regime != "trained"]
-    print(f"trained regime: the setting chosen under protocol {shared!r}: {shared_trained}")
-result = tune(
-    data,
-    columns,
-    grid,
-    Path(results_dir) / protocol / "tuning" / f"{dataset}.json",
-    per_class=per_class,
-    val_per_class=val_per_class,
-    arch=setup.arch,
-    device=device,
-    options=setup.options,
-)
-if shared:
-    result = replace(result, selected={**result.selected, "trained": shared_trained})
-    write_text_atomic(Path(results_dir) / protocol / "tuning" / f"{dataset}.json", result.to_json())
+result = setup.tune(data, results_dir, grid, methods, baselines, device, cache_dir)
 
 # %% [markdown]
 # ## Validation accuracy (%) over the grid
@@ -132,16 +111,17 @@ if frozen is not None:
     display(scores[mask].groupby("method")["val_accuracy"].mean().round(2).to_frame("val accuracy (%)"))
 
 # %% [markdown]
-# ## Chosen settings
+# ## Chosen settings, and each baseline's regularisation C
 
 # %%
 selected_table = pd.DataFrame({regime: config.to_dict() for regime, config in chosen.items()})
 display(Markdown(selected_table.to_markdown()))
+display(Markdown("\n".join(f"* {name}: C = {c:g}" for name, c in result.baseline_c.items()) or "No baselines."))
 
 # %% [markdown]
 # ## Choices at the edge of the grid
 # A chosen value at the end of a grid axis means the best setting may lie beyond the grid.
 
 # %%
-edges = grid_edges(grid, chosen)
+edges = grid_edges(grid, result.searched())
 display(Markdown("\n".join(f"* {note}" for note in edges) or "None: every chosen value lies inside its grid axis."))

@@ -73,89 +73,44 @@
 #    their regularisation C chosen on the tuning seed's validation split.
 
 # %% tags=["parameters"]
-protocol = "paper"  # paper | authors_code | sound
+protocol = None  # None: the registry's first protocol (python -m synthlib.protocols list)
 dataset = "mnist"
-methods = None  # None: the protocol's columns
-baselines = ["logreg_pixels", "scattering"]
+methods = None  # None: the protocol's CNN columns
+baselines = None  # None: the protocol's baselines ([] for none)
 seeds = None  # None: the protocol's seeds
-settings_limit = None  # authors_code: run only the first N settings of the grid (None: all 24)
-baseline_cs = None  # None: synthlib.baselines.DEFAULT_CS
-per_class = 38
-val_per_class = 38
+settings_limit = None  # a grid protocol: run only its first N settings (None: all)
+per_class = None  # None: the protocol's (38 per class, as the paper)
+val_per_class = None
 results_dir = "../results"
 cache_dir = None  # scattering features; None: $SYNTHLIB_CACHE or ~/.cache/synthlib
 data_root = None  # None: $SYNTHLIB_DATA if set, else the repository's data/ folder
 device = "auto"
 
 # %%
-import os
-from pathlib import Path
-
 from IPython.display import display
 
-from synthlib.baseline_runs import run_baseline_study
-from synthlib.baselines import DEFAULT_CS
-from synthlib.data import DATA_ENV_VAR, load_dataset
+from synthlib.data import load_dataset
 from synthlib.device import describe_device, resolve_device
-from synthlib.experiment import get_methods, run_study
-from synthlib.protocols import get_protocol
+from synthlib.protocols import default_protocol, get_protocol
 from synthlib.tables import records_frame
-from synthlib.tuning import load_tuning
 
-setup = get_protocol(protocol)
-setup = setup.with_seeds(seeds) if seeds is not None else setup
-columns = get_methods(methods, setup.methods) if methods else list(setup.methods)
-runs_dir = Path(results_dir) / protocol / "runs"
-data = load_dataset(dataset, data_root or os.environ.get(DATA_ENV_VAR) or "../data")
-if setup.selection == "tuned":
-    train_configs = load_tuning(Path(results_dir) / protocol / "tuning" / f"{dataset}.json").selected
-else:
-    grid = list(setup.settings[:settings_limit] if settings_limit else setup.settings)
-    trained_grid = list(setup.trained_settings or setup.settings)
-    train_configs = {"frozen": grid, "trained": trained_grid[:settings_limit] if settings_limit else trained_grid}
-print(f"protocol {protocol}: {setup.title}")
-print(
-    f"{dataset}: {len(data.x_test)} test images; seeds {list(setup.seeds)}; device {describe_device(resolve_device(device))}"
-)
-for regime, config in train_configs.items():
-    print(f"{regime}: {config if setup.selection == 'tuned' else f'{len(config)} settings'}")
+setup = get_protocol(protocol) if protocol else default_protocol()
+setup = setup.with_overrides(seeds, per_class, val_per_class)
+data = load_dataset(dataset, data_root)
+print(f"protocol {setup.name}: {setup.title}")
+print(f"{dataset}: {len(data.x_test)} test images; seeds {list(setup.seeds)}; device {describe_device(resolve_device(device))}")
 
 # %%
-records, failures = run_study(
-    data,
-    columns,
-    setup.seeds,
-    train_configs,
-    runs_dir,
-    per_class=per_class,
-    val_per_class=val_per_class,
-    arch=setup.arch,
-    device=device,
-    options=setup.options,
-)
-
-# %%
-baseline_records, baseline_failures = run_baseline_study(
-    data,
-    baselines,
-    setup,
-    runs_dir,
-    per_class=per_class,
-    val_per_class=val_per_class,
-    Cs=baseline_cs or DEFAULT_CS,
-    cache_dir=cache_dir,
-    device=device,
-)
-failures += baseline_failures
+outcome = setup.run(data, results_dir, setup.seeds, methods, baselines, settings_limit, device, cache_dir)
+print(f"{outcome.ran} run(s) done, {outcome.reused} reused, {len(outcome.failures)} failed")
 
 # %% [markdown]
 # ## Runs (test accuracy in %; for a grid, the mean over its settings is not a result, only a check)
 
 # %%
-runs = records_frame(records + baseline_records).drop(columns="wall_time_s")
-order = [m.name for m in columns] + list(baselines)
+runs = records_frame(outcome.records).drop(columns="wall_time_s")
+order = [name for name in setup.column_order() if name in set(runs["method"])]
 display(runs.pivot_table(index="seed", columns="method", values="test_accuracy")[order].round(2))
 
 # %%
-if failures:
-    raise RuntimeError(f"{len(failures)} run(s) failed:\n" + "\n".join(failures))
+outcome.raise_failures()

@@ -29,34 +29,31 @@
 # section 4: about 48% on CIFAR-10 with 50 images per class in the literature).
 
 # %% tags=["parameters"]
-protocol = "paper"  # paper | authors_code | sound
+protocol = None  # None: the registry's first protocol (python -m synthlib.protocols list)
 results_dir = "../results"  # records are read from <results_dir>/<protocol>/runs
 output_dir = None  # tables go to <output_dir>; None: <results_dir>/<protocol>
 figures_dir = "../figures"
 datasets = None  # None: every dataset with records
-method_order = None  # None: the protocol's column order, then the baselines
 
 # %%
 from pathlib import Path
 
 from IPython.display import Markdown, display
 
-from synthlib.baselines import BASELINE_NAMES
+from synthlib.atomic import write_text_atomic
 from synthlib.plots import plot_table1
-from synthlib.protocols import get_protocol
-from synthlib.records import load_records, write_text_atomic
-from synthlib.tables import paired_comparisons, protocol_table, select_setting, table1_markdown
+from synthlib.protocols import default_protocol, get_protocol
+from synthlib.records import load_records
+from synthlib.tables import paired_comparisons, protocol_table, table1_markdown
 
-setup = get_protocol(protocol)
-runs_dir = Path(results_dir) / protocol / "runs"
+setup = get_protocol(protocol) if protocol else default_protocol()
+runs_dir = setup.runs_dir(results_dir)
 records = [r for r in load_records(runs_dir) if datasets is None or r.dataset in datasets]
 if not records:
     raise FileNotFoundError(f"no run records under {runs_dir}: run notebooks/04_experiment.py first")
 LABELS = {r.method: r.config["method"]["label"] for r in records}  # column titles, as recorded
-order = method_order or [m.name for m in setup.methods] + list(BASELINE_NAMES)
-grid = setup.selection == "grid"
-table = protocol_table(records, grid, order)
-print(f"protocol {protocol}: {len(records)} run records from {runs_dir}")
+table = protocol_table(records, setup)
+print(f"protocol {setup.name}: {len(records)} run records from {runs_dir}")
 
 # %% [markdown]
 # ## Table 1 under this protocol
@@ -73,13 +70,13 @@ table.round(4)
 # For `authors_code`, the settings chosen on validation.
 
 # %%
-out, figs = Path(output_dir or Path(results_dir) / protocol), Path(figures_dir)
+out, figs = Path(output_dir or setup.folder(results_dir)), Path(figures_dir)
 out.mkdir(parents=True, exist_ok=True)
 figs.mkdir(parents=True, exist_ok=True)
 shown = table[table["selection"] == "validation"].reset_index(drop=True)
 figure = plot_table1(shown, LABELS)
-figure.suptitle(f"protocol {protocol}: {setup.title}", fontsize=9)
-figure.savefig(figs / f"{protocol}_table1.png", dpi=150)
+figure.suptitle(f"protocol {setup.name}: {setup.title}", fontsize=9)
+figure.savefig(figs / f"{setup.name}_table1.png", dpi=150)
 write_text_atomic(out / "table1.csv", table.to_csv(index=False, float_format="%.4f"))
 write_text_atomic(out / "table1.md", markdown)
 
@@ -92,8 +89,7 @@ write_text_atomic(out / "table1.md", markdown)
 # flips, not the samplers; its comparisons use the validation-chosen settings.
 
 # %%
-compared = select_setting(records, "validation")[0] if grid else records
-comparisons = paired_comparisons(compared)
+comparisons = paired_comparisons(setup.comparison_records(records))
 comparisons_md = comparisons.assign(
     a=[LABELS.get(m, m) for m in comparisons["a"]], b=[LABELS.get(m, m) for m in comparisons["b"]]
 ).to_markdown(index=False, floatfmt=".4g")

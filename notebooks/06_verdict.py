@@ -39,62 +39,38 @@
 results_dir = "../results"  # records are read from <results_dir>/<protocol>/runs
 output_dir = None  # verdict files go to <output_dir>; None: <results_dir>
 figures_dir = "../figures"
-protocols = ["paper", "authors_code", "sound"]
+protocols = None  # None: every registered protocol (python -m synthlib.protocols list)
 
 # %%
 from pathlib import Path
 
-import pandas as pd
 from IPython.display import Markdown, display
 
-from synthlib.baselines import BASELINE_NAMES
-from synthlib.experiment import PAPER_METHODS
+from synthlib.atomic import write_text_atomic
 from synthlib.plots import plot_protocols
-from synthlib.records import load_records, write_text_atomic
-from synthlib.tables import summarise
-from synthlib.verdict import VARIANT_LABELS, claim_table, protocol_variants, summary_lines, verdict_markdown
+from synthlib.protocols import get_protocol, protocol_names, variant_labels
+from synthlib.records import load_records
+from synthlib.tables import protocols_side_by_side, variants_long
+from synthlib.verdict import claim_table, protocol_variants, summary_lines, verdict_markdown
 
-records_by_protocol = {name: load_records(Path(results_dir) / name / "runs") for name in protocols}
+setups = [get_protocol(name) for name in protocols or protocol_names()]
+records_by_protocol = {setup.name: load_records(setup.runs_dir(results_dir)) for setup in setups}
 missing = [name for name, records in records_by_protocol.items() if not records]
 if missing:
     raise FileNotFoundError(f"no run records for protocol(s) {missing}: run ./run_all.sh (PROTOCOLS) first")
 LABELS = {r.method: r.config["method"]["label"] for records in records_by_protocol.values() for r in records}
-ORDER = [m.name for m in PAPER_METHODS] + list(BASELINE_NAMES)
+ORDER = list(dict.fromkeys(name for setup in setups for name in setup.column_order()))
+VARIANT_LABELS = variant_labels()
 variants = protocol_variants(records_by_protocol)
 for variant, records in variants.items():
-    print(f"{VARIANT_LABELS.get(variant, variant)}: {len(records)} runs")
+    print(f"{VARIANT_LABELS[variant]}: {len(records)} runs")
 
 # %% [markdown]
 # ## All protocols beside the paper (test accuracy %, mean [95% CI], seeds)
 
 # %%
-long = pd.concat(
-    [summarise(records, ORDER).assign(variant=variant) for variant, records in variants.items()], ignore_index=True
-)
-cells = long.assign(
-    cell=[
-        f"{m:.2f} [{lo:.2f}, {hi:.2f}] (n={n})"
-        for m, lo, hi, n in zip(long["mean"], long["ci95_low"], long["ci95_high"], long["n_seeds"])
-    ],
-    column=[VARIANT_LABELS.get(v, v) for v in long["variant"]],
-)
-side_by_side = cells.pivot_table(index=["dataset", "method"], columns="column", values="cell", aggfunc="first")
-side_by_side = side_by_side[[VARIANT_LABELS.get(v, v) for v in variants]]
-paper = long.drop_duplicates(["dataset", "method"]).set_index(["dataset", "method"])
-side_by_side.insert(
-    0,
-    "paper (Table 1)",
-    [
-        f"{paper.loc[i, 'paper_mean']:.2f} ± {paper.loc[i, 'paper_std']:.2f}"
-        if pd.notna(paper.loc[i, "paper_mean"])
-        else "—"
-        for i in side_by_side.index
-    ],
-)
-rank = {m: k for k, m in enumerate(ORDER)}
-side_by_side = side_by_side.loc[sorted(side_by_side.index, key=lambda i: (i[0], rank.get(i[1], len(ORDER))))]
-side_by_side.index = [f"{dataset} · {LABELS.get(method, method)}" for dataset, method in side_by_side.index]
-protocols_md = side_by_side.to_markdown()
+long = variants_long(variants, ORDER)
+protocols_md = protocols_side_by_side(long, LABELS, VARIANT_LABELS).to_markdown()
 display(Markdown(protocols_md))
 
 # %%

@@ -13,6 +13,7 @@ Run after changing a notebook, the library's numerics, or the committed results:
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -24,18 +25,19 @@ REFERENCES = ROOT / "tests" / "notebooks"
 
 
 def main(names: list[str]) -> None:
+    os.chdir(ROOT)
     parameters = json.loads((REFERENCES / "ci_parameters.json").read_text())
     shutil.rmtree(REFERENCES / "_nbval_out", ignore_errors=True)
     for name, params in parameters.items():
         if names and name not in names:
             continue
         print(f"executing {name} with {params}")
-        papermill.execute_notebook(
-            str(ROOT / "notebooks" / f"{name}.ipynb"),
-            str(REFERENCES / f"{name}.ipynb"),
+        papermill.execute_notebook(  # relative paths: the references hold no path of this machine
+            f"notebooks/{name}.ipynb",
+            f"tests/notebooks/{name}.ipynb",
             parameters=params,
             kernel_name="synthlib",
-            cwd=str(REFERENCES),
+            cwd="tests/notebooks",
             progress_bar=False,
         )
     shutil.rmtree(REFERENCES / "_nbval_out", ignore_errors=True)

@@ -46,7 +46,6 @@ import importlib.metadata
 import math
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,11 +59,11 @@ from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyp
 from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
+from synthlib.atomic import write_atomic
+from synthlib.columns import BASELINE_NAMES
 from synthlib.data.store import ImageDataset
 from synthlib.device import resolve_device
 
-BASELINE_NAMES: tuple[str, ...] = ("logreg_pixels", "scattering")
-BASELINE_LABELS: dict[str, str] = {"logreg_pixels": "LogReg (pixels)", "scattering": "Scattering + linear"}
 DEFAULT_CS: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 """Inverse L2 regularisation strengths searched on the validation split (ascending)."""
 
@@ -180,18 +179,7 @@ def images_digest(images: np.ndarray) -> str:
 
 
 def _save_npy_atomic(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` to ``path`` so that readers see the old file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda handle: np.save(handle, array, allow_pickle=False))
 
 
 def _load_npy(path: Path, shape: tuple[int, ...] | None, problems: list[str], mmap: bool = False) -> np.ndarray | None:
@@ -390,8 +378,9 @@ def baseline_scores(
 
     Returns one dict per C, in grid order: ``{"C", "val_accuracy", "test_accuracy", "n_iter",
     "converged"}``; accuracies are correct / images, the test one on the full ``data.x_test``, or
-    None when ``include_test`` is False (then the test set is never read). Choose C with
-    ``select_by_validation``. ``cache_dir`` and ``device`` matter only for ``"scattering"``.
+    None when ``include_test`` is False (then the test set is never read). C is chosen on
+    validation accuracy by ``synthlib.selection.best_by_mean``. ``cache_dir`` and ``device`` matter
+    only for ``"scattering"``.
     """
     _check_name(name)
     Cs = check_cs(Cs)
@@ -422,9 +411,18 @@ def baseline_scores(
     ]
 
 
-def select_by_validation(scores: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The entry with the highest validation accuracy; ties go to the earlier C in grid order."""
-    if not scores:
-        raise ValueError("no scores to select from")
-    best = max(score["val_accuracy"] for score in scores)
-    return next(score for score in scores if score["val_accuracy"] == best)
+def baseline_parameters(name: str) -> dict[str, Any]:
+    """Everything besides C that decides a baseline's result, as recorded in its runs' configuration."""
+    _check_name(name)
+    probe = {"standardize": "training subset", "classifier": "multinomial logistic regression, lbfgs, L2"}
+    probe["max_iter"] = MAX_ITER  # type: ignore[assignment]
+    if name == "logreg_pixels":
+        return {"features": "pixels / 255", **probe}
+    return {
+        "features": "scattering",
+        "J": SCATTERING_J,
+        "L": SCATTERING_L,
+        "order": SCATTERING_ORDER,
+        "kymatio": importlib.metadata.version("kymatio"),
+        **probe,
+    }

@@ -1,7 +1,10 @@
-"""One run = (dataset, method, seed[, setting]): draw the subset, build the network, train, test, record.
+"""One CNN run = (dataset, method, seed[, setting]): draw the subset, build the network, train, test.
 
-Methods are the columns of the paper's Table 1: three frozen-kernel samplers and the fully
-trained baseline. Within a seed all methods share the same few-shot subset and validation split
+Methods (``synthlib.columns``) are the CNN columns of the paper's Table 1: frozen-kernel samplers
+and full training. ``CnnJob`` is the unit of work the run loop (``synthlib.engine``) executes: the
+settings of one (seed, method), which share the split and, for a frozen method, the features.
+
+Within a seed all methods share the same few-shot subset and validation split
 (paired comparisons); each seed draws a fresh subset and fresh kernels, unless ``RunOptions``
 says the draws are shared across seeds (as in the authors' code).
 """
@@ -9,74 +12,31 @@ says the draws are shared across seeds (as in the authors' code).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from synthlib.columns import Method
 from synthlib.data import ImageDataset, few_shot_split
-from synthlib.device import describe_device, resolve_device
+from synthlib.engine import Job, PlannedRun, RunContext, RunResult, full_config
+from synthlib.features import FrozenFeatures, ensure_test_features, frozen_features
 from synthlib.models import ArchitectureConfig, PaperCNN, init_
 from synthlib.preprocess import (
     AUTHORS_CODE_DEFAULT_STEPS,
     AUTHORS_CODE_STEPS,
     AuthorsCodePreprocessing,
     normalise,
+    preprocessing_description,
     to_unit_tensor,
 )
-from synthlib.records import RunRecord, config_hash, environment_info, finished_record, record_path, write_record
-from synthlib.samplers import resolve_params, sample_kernels
+from synthlib.records import record_path
+from synthlib.samplers import sample_kernels
 from synthlib.seeding import derive_seed, make_generator
-from synthlib.training import FeatureScaler, TrainConfig, accuracy, extract_features, fit
-
-
-@dataclass(frozen=True)
-class Method:
-    """A column of the results table: a frozen sampler (with its parameters) or full training."""
-
-    name: str
-    label: str
-    sampler: str | None = None
-    sampler_params: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def regime(self) -> str:
-        """The training regime: ``"frozen"`` (sampled conv, only the head trains) or ``"trained"`` (all)."""
-        return "frozen" if self.sampler is not None else "trained"
-
-    def to_dict(self) -> dict[str, Any]:
-        resolved = None
-        if self.sampler is not None:
-            params = dict(self.sampler_params)
-            resolved = resolve_params(self.sampler, params.pop("preset", None), **params)
-        return {
-            "name": self.name,
-            "label": self.label,
-            "sampler": self.sampler,
-            "sampler_params": dict(self.sampler_params),
-            "resolved_sampler_params": resolved,
-        }
-
-
-PAPER_METHODS: tuple[Method, ...] = (
-    Method("normal", "Normal", "normal", {"preset": "paper_text"}),
-    Method("lognormal", "Log-Normal", "lognormal", {"preset": "paper_text"}),
-    Method("center_surround", "Center-Surround", "center_surround", {"preset": "biological"}),
-    Method("fully_trained", "Fully Trained"),
-)
-
-
-def get_methods(names: Iterable[str], available: Sequence[Method] = PAPER_METHODS) -> list[Method]:
-    """Methods by name, in the order given; an unknown name lists the valid ones."""
-    by_name = {m.name: m for m in available}
-    unknown = [n for n in names if n not in by_name]
-    if unknown:
-        raise ValueError(f"unknown method {unknown[0]!r}; valid methods are: {', '.join(by_name)}")
-    return [by_name[n] for n in names]
-
+from synthlib.training import TrainConfig, accuracy, fit
 
 FEATURE_NORMS = ("none", "standardize")
 
@@ -141,6 +101,7 @@ class RunConfig:
             "val_per_class": self.val_per_class,
             "architecture": self.arch.to_dict(),
             "train": self.train.to_dict(),
+            "preprocessing": preprocessing_description(self.dataset, self.train.input_norm),
             "options": asdict(self.options),
         }
 
@@ -286,26 +247,6 @@ def build_model(config: RunConfig, in_channels: int, image_size: int, device: to
 
 
 @dataclass
-class FrozenFeatures:
-    """Features of a frozen run's train / val / test images, after its ``FeatureScaler`` if any."""
-
-    train: torch.Tensor
-    val: torch.Tensor
-    test: torch.Tensor | None = None
-    scaler: FeatureScaler | None = None
-
-
-def frozen_features(model: PaperCNN, config: RunConfig, split: SplitTensors) -> FrozenFeatures:
-    """Train and validation features of the frozen conv (the test set is done in ``test_accuracy``)."""
-    train = extract_features(split.x_train, model.conv_weight, config.arch)
-    val = extract_features(split.x_val, model.conv_weight, config.arch)
-    scaler = FeatureScaler.fit(train) if config.options.feature_norm == "standardize" else None
-    if scaler is not None:
-        train, val = scaler(train), scaler(val)
-    return FrozenFeatures(train, val, None, scaler)
-
-
-@dataclass
 class TrainedRun:
     model: PaperCNN
     val_scores: dict[int, float]
@@ -335,7 +276,8 @@ def train_and_score(
     if config.method.regime == "frozen":
         if features is None:
             started = time.perf_counter()
-            features = frozen_features(model, config, split)
+            standardize = config.options.feature_norm == "standardize"
+            features = frozen_features(model.conv_weight, config.arch, split.x_train, split.x_val, standardize)
             timing["features_s"] = time.perf_counter() - started
         train_inputs, val_inputs, trainable = features.train, features.val, model.head
     else:
@@ -350,7 +292,7 @@ def train_and_score(
     return TrainedRun(model, val_scores, features, timing)
 
 
-def test_accuracy(run: TrainedRun, config: RunConfig, split: SplitTensors) -> tuple[float, dict[str, float]]:
+def score_test_set(run: TrainedRun, config: RunConfig, split: SplitTensors) -> tuple[float, dict[str, float]]:
     """Accuracy on the full test set, and the seconds spent on test features and on classifying.
 
     Frozen methods take test features in chunks once (kept in ``run.features`` for reuse)."""
@@ -359,9 +301,9 @@ def test_accuracy(run: TrainedRun, config: RunConfig, split: SplitTensors) -> tu
         assert run.features is not None
         if run.features.test is None:
             started = time.perf_counter()
-            test = extract_features(split.x_test, run.model.conv_weight, config.arch)
-            run.features.test = run.features.scaler(test) if run.features.scaler is not None else test
+            ensure_test_features(run.features, run.model.conv_weight, config.arch, split.x_test)
             timing["test_features_s"] = time.perf_counter() - started
+        assert run.features.test is not None
         started = time.perf_counter()
         result = accuracy(run.model.head, run.features.test, split.y_test)
     else:  # images through the conv: 64 per chunk keep its output in cache (as extract_features)
@@ -372,36 +314,22 @@ def test_accuracy(run: TrainedRun, config: RunConfig, split: SplitTensors) -> tu
 
 
 def run_one(
-    config: RunConfig,
-    split: SplitTensors,
-    device: torch.device,
-    features: FrozenFeatures | None = None,
-    split_s: float = 0.0,
-    setting: str = "",
-) -> tuple[RunRecord, TrainedRun]:
-    """Train and test one run; return its record (with the seconds of each phase) and the trained run."""
+    config: RunConfig, split: SplitTensors, device: torch.device, features: FrozenFeatures | None = None
+) -> tuple[RunResult, TrainedRun]:
+    """Train and test one run; return what it measured (with the seconds of each phase) and the trained run."""
     started = time.perf_counter()
     run = train_and_score(config, split, device, features=features)
-    test_acc, test_timing = test_accuracy(run, config, split)
-    config_dict = config.to_dict()
-    timing = {"split_s": split_s, **run.timing, **test_timing, "wall_time_s": time.perf_counter() - started + split_s}
-    record = RunRecord(
-        dataset=config.dataset,
-        method=config.method.name,
-        seed=config.seed,
+    test_acc, test_timing = score_test_set(run, config, split)
+    timing = {**run.timing, **test_timing, "wall_time_s": time.perf_counter() - started}
+    result = RunResult(
         test_accuracy=test_acc,
         val_accuracy=run.val_scores[config.train.epochs],
         n_train=len(split.y_train),
         n_val=len(split.y_val),
         n_test=len(split.y_test),
-        config=config_dict,
-        config_hash=config_hash(config_dict),
-        device=describe_device(device),
-        environment=environment_info(),
-        timing={**{k: round(v, 4) for k, v in timing.items()}, "finished_unix": round(time.time(), 3)},
-        setting=setting,
+        timing=timing,
     )
-    return record, run
+    return result, run
 
 
 def setting_tag(config: TrainConfig) -> str:
@@ -409,67 +337,88 @@ def setting_tag(config: TrainConfig) -> str:
     return f"lr{config.learning_rate:g}_bs{config.batch_size}_wd{config.weight_decay:g}"
 
 
-def run_study(
-    data: ImageDataset,
-    methods: Sequence[Method],
-    seeds: Sequence[int],
-    train_configs: Mapping[str, TrainConfig | Sequence[TrainConfig]],
-    runs_dir: str | Path,
-    per_class: int = 38,
-    val_per_class: int = 38,
-    arch: ArchitectureConfig = ArchitectureConfig(),
-    device: str | torch.device = "auto",
-    log: Callable[[str], None] = print,
-    options: RunOptions = RunOptions(),
-) -> tuple[list[RunRecord], list[str]]:
-    """Run every (method, seed, setting) on ``data`` that has no finished record yet; reuse the others.
+def run_split(config: RunConfig, context: RunContext) -> tuple[SplitTensors, float]:
+    """The run's preprocessed split (shared through ``context`` by runs of the same draws and
+    normalisation) and the seconds it took to make (0 when it was already there)."""
+    started = time.perf_counter()
+    preprocessing = None
+    if config.train.input_norm == "authors_code":
+        preprocessing = context.memo(
+            "authors_code_preprocessing", context.data.name, lambda: authors_code_preprocessing(context.data)
+        )
+    key = (
+        config.draw_seed,
+        config.train.input_norm,
+        config.options.extraction_flips and config.seed,
+        config.per_class,
+        config.val_per_class,
+    )
+    split = context.memo(
+        "split", key, lambda: prepare_run_split(config, context.data, context.device, True, preprocessing)
+    )
+    return split, time.perf_counter() - started
 
-    ``train_configs`` maps a regime ("frozen", "trained") to its TrainConfig, or to a grid of them
-    (every setting is run and recorded under ``setting_tag``; see ``tables.select_setting``).
-    Each finished run is written at once, so an interrupted study loses nothing it finished. A
-    failing run is logged and reported in the returned list of failures; the other runs still go
-    ahead. Frozen features are computed once per (seed, method) and shared by the grid's settings.
-    """
-    resolved = resolve_device(device)
-    records: list[RunRecord] = []
-    failures: list[str] = []
-    grids = {regime: [c] if isinstance(c, TrainConfig) else list(c) for regime, c in train_configs.items()}
-    preprocessing: AuthorsCodePreprocessing | None = None
-    for seed in seeds:
-        splits: dict[str, SplitTensors] = {}
-        for method in methods:
-            grid = grids[method.regime]
-            shared_features: dict[str, FrozenFeatures] = {}  # per input_norm, for this (seed, method)
-            for train_config in grid:
-                config = RunConfig(data.name, method, seed, train_config, per_class, val_per_class, arch, options)
-                setting = setting_tag(train_config) if len(grid) > 1 else ""
-                path = record_path(runs_dir, data.name, method.name, seed, setting)
-                label = f"{data.name} {method.name} seed={seed}" + (f" {setting}" if setting else "")
-                try:
-                    existing = finished_record(path, config_hash(config.to_dict()))
-                    if existing is not None:
-                        records.append(existing)
-                        log(f"run {label}: reused finished record, test accuracy {existing.test_accuracy:.4f}")
-                        continue
-                    norm = train_config.input_norm
-                    split_s = 0.0
-                    if norm not in splits:
-                        started = time.perf_counter()
-                        if norm == "authors_code" and preprocessing is None:
-                            preprocessing = authors_code_preprocessing(data)
-                        splits[norm] = prepare_run_split(config, data, resolved, True, preprocessing)
-                        split_s = time.perf_counter() - started
-                    record, run = run_one(config, splits[norm], resolved, shared_features.get(norm), split_s, setting)
-                    if run.features is not None:
-                        shared_features[norm] = run.features
-                except Exception as error:  # keep going: the other runs are independent
-                    failures.append(f"{label}: {type(error).__name__}: {error}")
-                    log(f"run {label}: FAILED ({type(error).__name__}: {error})")
-                    continue
-                write_record(path, record)
-                records.append(record)
-                log(
-                    f"run {label}: test accuracy {record.test_accuracy:.4f} "
-                    f"({record.timing['wall_time_s']:.1f} s, {record.device})"
-                )
-    return records, failures
+
+@dataclass(frozen=True)
+class CnnJob(Job):
+    """The settings of one (dataset, seed, method): one split and, for a frozen method, one set of
+    features shared by every setting."""
+
+    runs: tuple[PlannedRun, ...]
+
+    @property
+    def label(self) -> str:
+        first = self.runs[0]
+        return f"{first.protocol} {first.dataset} {first.method} seed={first.seed}"
+
+    def run(self, pending: Sequence[PlannedRun], context: RunContext) -> Iterator[tuple[PlannedRun, RunResult]]:
+        features: dict[str, FrozenFeatures] = {}  # per input normalisation
+        for planned in pending:
+            config: RunConfig = planned.payload
+            split, split_s = run_split(config, context)
+            norm = config.train.input_norm
+            result, trained = run_one(config, split, context.device, features.get(norm))
+            if trained.features is not None:
+                features[norm] = trained.features
+            timing = {"split_s": split_s, **result.timing, "wall_time_s": result.timing["wall_time_s"] + split_s}
+            yield planned, RunResult(**{**result.__dict__, "timing": timing})
+
+
+def cnn_run(protocol: str, runs_dir: Path, config: RunConfig, setting: str) -> PlannedRun:
+    """The planned run of ``config`` under ``protocol``, recorded in ``runs_dir``."""
+    return PlannedRun(
+        protocol=protocol,
+        dataset=config.dataset,
+        method=config.method.name,
+        seed=config.seed,
+        setting=setting,
+        path=record_path(runs_dir, config.dataset, config.method.name, config.seed, setting),
+        config=full_config(config.to_dict()),
+        payload=config,
+    )
+
+
+def cnn_jobs(protocol: str, runs_dir: Path, configs: Sequence[tuple[RunConfig, str]]) -> list[CnnJob]:
+    """The jobs of ``(config, setting tag)`` pairs: one per (seed, method), in order of first appearance."""
+    groups: dict[tuple[int, str], list[PlannedRun]] = {}
+    for config, tag in configs:
+        groups.setdefault((config.seed, config.method.name), []).append(cnn_run(protocol, runs_dir, config, tag))
+    return [CnnJob(tuple(runs)) for runs in groups.values()]
+
+
+__all__ = [
+    "CnnJob",
+    "cnn_jobs",
+    "RunConfig",
+    "RunOptions",
+    "SplitTensors",
+    "build_model",
+    "cnn_run",
+    "prepare_run_split",
+    "prepare_split",
+    "run_one",
+    "run_split",
+    "setting_tag",
+    "subset_seed",
+    "train_and_score",
+]

@@ -32,6 +32,17 @@ AUTHORS_CODE_STEPS: dict[str, tuple[str, ...]] = {
 AUTHORS_CODE_DEFAULT_STEPS = ("mean",)
 
 
+def preprocessing_description(dataset: str, input_norm: str) -> dict[str, object]:
+    """What ``input_norm`` does to ``dataset``'s images, as recorded in each run's configuration."""
+    if input_norm not in INPUT_NORMS:
+        raise ValueError(f"unknown input_norm {input_norm!r}; valid values are: {', '.join(INPUT_NORMS)}")
+    if input_norm == "authors_code":
+        steps = AUTHORS_CODE_STEPS.get(dataset, AUTHORS_CODE_DEFAULT_STEPS)
+        return {"input_norm": input_norm, "steps": list(steps), "statistics": "whole training set, 0-255 scale"}
+    statistics = "training subset, per channel" if input_norm == "standardize" else "none"
+    return {"input_norm": input_norm, "steps": ["divide_by_255"], "statistics": statistics}
+
+
 def to_unit_tensor(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """uint8 ``(N, H, W, C)`` -> float32 ``(N, C, H, W)`` in [0, 1], converted once on ``device``."""
     tensor = torch.from_numpy(np.ascontiguousarray(images)).to(device)

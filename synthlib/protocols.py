@@ -1,8 +1,14 @@
-"""Three named protocols: what the paper's text says, what the authors' code did, and a sound study.
+"""The protocol registry: every named protocol of the study, and the one place that turns a
+(protocol, dataset) into the runs to do.
 
-A protocol is one complete configuration: the columns (samplers and their presets), the
-architecture, the seeds, how hyperparameters are chosen and the ``RunOptions`` that differ. Every
-protocol also runs the two fixed-feature baselines of ``synthlib.baselines`` on the same subsets.
+A protocol is one complete configuration: its columns (samplers and their presets, and the
+fixed-feature baselines), the architecture, the seeds, how settings are chosen (tuned on
+validation, or a grid run in full), the ``RunOptions`` that differ, where its files go and how
+tables label it. The shell script (``python -m synthlib.protocols list``), the notebooks, the
+benchmark and the verdict ask a ``Protocol`` for all of this; none of them re-derives it. Adding a
+protocol is one ``register_protocol(Protocol(...))`` call.
+
+The registered protocols:
 
 - ``paper``: the text of Karimi et al. 2017, with its gaps filled as in Table 1 (``experiment``):
   kernels at the text's scales, a 4x4 grid pool to the stated 1024 FC inputs, Adam settings and
@@ -30,23 +36,26 @@ protocol also runs the two fixed-feature baselines of ``synthlib.baselines`` on 
 
 from __future__ import annotations
 
+import argparse
 import itertools
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-from synthlib.experiment import PAPER_METHODS, Method, RunOptions
+from synthlib.baseline_runs import BaselineConfig, BaselineJob, baseline_run
+from synthlib.baselines import DEFAULT_CS
+from synthlib.columns import AUTHORS_CODE_METHODS, BASELINES, PAPER_METHODS, Baseline, Method, pick
+from synthlib.data import PAPER_PER_CLASS, ImageDataset
+from synthlib.engine import Job, Outcome, RunContext, execute
+from synthlib.experiment import RunConfig, RunOptions, cnn_jobs, setting_tag
 from synthlib.models import ArchitectureConfig
+from synthlib.records import RunRecord
+from synthlib.selection import select_setting
 from synthlib.training import TrainConfig
-from synthlib.tuning import TuningGrid
+from synthlib.tuning import TuningGrid, TuningResult, load_tuning, tune
 
 SELECTIONS = ("tuned", "grid")
-
-AUTHORS_CODE_METHODS: tuple[Method, ...] = (
-    Method("normal", "Normal", "normal", {"preset": "authors_code"}),
-    Method("lognormal", "Log-Normal", "lognormal", {"preset": "authors_code"}),
-    Method("center_surround", "Center-Surround", "center_surround", {"preset": "authors_code"}),
-    Method("fully_trained", "Fully Trained"),
-)
 
 AUTHORS_CODE_ARCH = ArchitectureConfig(pool_kernel=3, pool_stride=2, pool_pad_after=1, feature_grid=None)
 """``larpV1P1`` in ``cnnInit.m``: conv 5x5 pad 2, max-pool 3x3 stride 2 pad [0 1 0 1], ReLU, FC 16x16x64."""
@@ -84,12 +93,15 @@ def authors_code_settings(
 class Protocol:
     """One complete, named configuration of the study.
 
-    ``selection="tuned"``: one setting per regime is chosen on validation data by
-    ``synthlib.tuning`` (``tuning_grid``), then every seed runs with it. ``selection="grid"``: every
-    setting of ``settings`` is run for every seed and the tables choose per column.
+    ``selection="tuned"``: one setting per regime and one C per baseline are chosen on validation
+    data (``tune``, over ``tuning_grid``), then every seed runs with them. ``selection="grid"``: every
+    setting of ``settings`` (and every C of ``baseline_cs``) is run for every seed, and the tables
+    choose per column, on the test set (as the authors did) and on validation.
     """
 
     name: str
+    label: str
+    """The protocol's name in tables and sentences."""
     title: str
     methods: tuple[Method, ...]
     seeds: tuple[int, ...]
@@ -100,34 +112,256 @@ class Protocol:
     settings: tuple[TrainConfig, ...] = ()
     trained_settings: tuple[TrainConfig, ...] | None = None
     """``grid`` protocols: the settings run for full training, when not all of ``settings``."""
-    baseline_seeds: tuple[int, ...] = field(default=(1000,))
-    """Seeds whose validation split chooses a baseline's regularisation (``tuned`` protocols)."""
     trained_setting_from: str | None = None
-    """A protocol whose tuned setting for full training this one shares, when its own options
-    cannot change that choice (``sound`` standardises frozen features only), instead of repeating
-    the same search."""
+    """A protocol whose tuned setting for full training this one takes, when its own options cannot
+    change that choice (``sound`` standardises frozen features only), instead of repeating the search."""
+    baselines: tuple[Baseline, ...] = BASELINES
+    baseline_cs: tuple[float, ...] = DEFAULT_CS
+    per_class: int = PAPER_PER_CLASS
+    val_per_class: int = PAPER_PER_CLASS
 
     def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise ValueError(f"protocol name {self.name!r} must be a plain identifier (it names a folder)")
         if self.selection not in SELECTIONS:
             raise ValueError(f"unknown selection {self.selection!r}; valid values are: {', '.join(SELECTIONS)}")
         if self.selection == "grid" and not self.settings:
             raise ValueError(f"protocol {self.name!r} selects on a grid but has no settings")
 
-    def with_seeds(self, seeds: Sequence[int]) -> Protocol:
-        """The same protocol run on other evaluation seeds (e.g. fewer, for a quick check)."""
-        return replace(self, seeds=tuple(int(s) for s in seeds))
+    def with_overrides(
+        self, seeds: Sequence[int] | None = None, per_class: int | None = None, val_per_class: int | None = None
+    ) -> Protocol:
+        """The same protocol on other evaluation seeds or subset sizes (None keeps the protocol's own),
+        e.g. fewer seeds and images for a quick check."""
+        return replace(
+            self,
+            seeds=self.seeds if seeds is None else tuple(int(s) for s in seeds),
+            per_class=self.per_class if per_class is None else int(per_class),
+            val_per_class=self.val_per_class if val_per_class is None else int(val_per_class),
+        )
+
+    # --- where its files go -------------------------------------------------------------------
+
+    def folder(self, results_root: str | Path) -> Path:
+        """``<results_root>/<name>``: tables, comparisons, tuning and runs of this protocol."""
+        return Path(results_root) / self.name
+
+    def runs_dir(self, results_root: str | Path) -> Path:
+        return self.folder(results_root) / "runs"
+
+    def tuning_path(self, results_root: str | Path, dataset: str) -> Path:
+        return self.folder(results_root) / "tuning" / f"{dataset}.json"
+
+    # --- how tables name it ---------------------------------------------------------------------
+
+    @property
+    def needs_tuning(self) -> bool:
+        return self.selection == "tuned"
+
+    def variants(self) -> dict[str, str]:
+        """The protocol's rows in the verdict: itself, or for a grid the two selection rules."""
+        if self.selection == "grid":
+            return {
+                f"{self.name}/test": f"{self.label}, test-set selection",
+                f"{self.name}/validation": f"{self.label}, validation selection",
+            }
+        return {self.name: self.label}
+
+    def variant_records(self, records: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
+        """``records`` per variant: for a grid, each column's setting chosen on test and on validation."""
+        if self.selection == "grid":
+            return {f"{self.name}/{by}": select_setting(records, by)[0] for by in ("test", "validation")}
+        return {self.name: list(records)}
+
+    def comparison_records(self, records: Sequence[RunRecord]) -> list[RunRecord]:
+        """The records whose columns are compared pairwise: for a grid, the settings chosen on validation."""
+        return list(self.variant_records(records).values())[-1]
+
+    def column_order(self) -> list[str]:
+        return [m.name for m in self.methods] + [b.name for b in self.baselines]
+
+    # --- choosing settings ----------------------------------------------------------------------
+
+    def tune(
+        self,
+        data: ImageDataset,
+        results_root: str | Path,
+        grid: TuningGrid | None = None,
+        methods: Sequence[str] | None = None,
+        baselines: Sequence[str] | None = None,
+        device: str = "auto",
+        cache_dir: str | Path | None = None,
+        log: Callable[[str], None] = print,
+    ) -> TuningResult:
+        """Choose this protocol's settings for ``data`` on validation splits (``synthlib.tuning``) and
+        write them to ``tuning_path``; a finished result of the same request is reused."""
+        if not self.needs_tuning:
+            raise ValueError(f"protocol {self.name!r} runs its whole grid of settings; it has nothing to tune")
+        fixed = {}
+        if self.trained_setting_from:
+            other = get_protocol(self.trained_setting_from)
+            fixed["trained"] = load_tuning(other.tuning_path(results_root, data.name)).selected["trained"]
+            log(f"tune {data.name}: full training takes protocol {other.name!r}'s choice {fixed['trained']}")
+        return tune(
+            data,
+            pick(methods, self.methods, "method"),
+            grid or self.tuning_grid,
+            self.tuning_path(results_root, data.name),
+            per_class=self.per_class,
+            val_per_class=self.val_per_class,
+            arch=self.arch,
+            device=device,
+            log=log,
+            options=self.options,
+            baselines=pick(baselines, self.baselines, "baseline"),
+            baseline_cs=self.baseline_cs,
+            cache_dir=cache_dir,
+            fixed=fixed,
+        )
+
+    def _cnn_settings(self, regime: str, dataset: str, results_root: str | Path) -> list[tuple[TrainConfig, str]]:
+        if self.needs_tuning:
+            return [(load_tuning(self.tuning_path(results_root, dataset)).selected[regime], "")]
+        grid = self.trained_settings if regime == "trained" and self.trained_settings else self.settings
+        return [(config, setting_tag(config)) for config in grid]
+
+    def _baseline_cs(self, baseline: Baseline, dataset: str, results_root: str | Path) -> list[tuple[float, str]]:
+        if self.needs_tuning:
+            tuning = load_tuning(self.tuning_path(results_root, dataset))
+            if baseline.name not in tuning.baseline_c:
+                raise ValueError(
+                    f"the tuning result for {dataset} under {self.name!r} has no C for {baseline.name!r}: "
+                    f"rerun notebooks/03_tuning.py with that baseline"
+                )
+            return [(tuning.baseline_c[baseline.name], "")]
+        return [(float(c), f"C{c:g}") for c in self.baseline_cs]
+
+    # --- the runs -------------------------------------------------------------------------------
+
+    def plan(
+        self,
+        dataset: str,
+        results_root: str | Path,
+        seeds: Sequence[int] | None = None,
+        methods: Sequence[str] | None = None,
+        baselines: Sequence[str] | None = None,
+        settings_limit: int | None = None,
+    ) -> list[Job]:
+        """Every job of this protocol on ``dataset``, seed by seed (the columns of a seed share their
+        split): per (seed, method) a ``CnnJob`` over its settings, per (seed, baseline) a ``BaselineJob``
+        over its Cs. ``settings_limit`` keeps the first settings of a grid (a quick check)."""
+        runs_dir = self.runs_dir(results_root)
+        columns = pick(methods, self.methods, "method")
+        fixed = pick(baselines, self.baselines, "baseline")
+        cnn = {m.regime: self._cnn_settings(m.regime, dataset, results_root)[:settings_limit] for m in columns}
+        cs = {b.name: self._baseline_cs(b, dataset, results_root)[:settings_limit] for b in fixed}
+        jobs: list[Job] = []
+        for seed in self.seeds if seeds is None else seeds:
+            configs = [
+                (
+                    RunConfig(
+                        dataset, method, seed, train, self.per_class, self.val_per_class, self.arch, self.options
+                    ),
+                    tag,
+                )
+                for method in columns
+                for train, tag in cnn[method.regime]
+            ]
+            jobs += cnn_jobs(self.name, runs_dir, configs)
+            draw_seed = 0 if self.options.shared_draws else seed
+            selection = "grid" if self.selection == "grid" else "validation"
+            for baseline in fixed:
+                runs = tuple(
+                    baseline_run(
+                        self.name,
+                        runs_dir,
+                        BaselineConfig(
+                            dataset,
+                            baseline,
+                            seed,
+                            draw_seed,
+                            c,
+                            selection,
+                            self.per_class,
+                            self.val_per_class,
+                            self.options,
+                        ),
+                        tag,
+                    )
+                    for c, tag in cs[baseline.name]
+                )
+                jobs.append(BaselineJob(runs))
+        return jobs
+
+    def run(
+        self,
+        data: ImageDataset,
+        results_root: str | Path,
+        seeds: Sequence[int] | None = None,
+        methods: Sequence[str] | None = None,
+        baselines: Sequence[str] | None = None,
+        settings_limit: int | None = None,
+        device: str = "auto",
+        cache_dir: str | Path | None = None,
+        log: Callable[[str], None] = print,
+    ) -> Outcome:
+        """Plan this protocol's runs on ``data`` and execute them (``synthlib.engine.execute``)."""
+        jobs = self.plan(data.name, results_root, seeds, methods, baselines, settings_limit)
+        return execute(jobs, RunContext(data, device, cache_dir), log)
 
 
-PROTOCOLS: dict[str, Protocol] = {
-    "paper": Protocol(
+_REGISTRY: dict[str, Protocol] = {}
+
+
+def register_protocol(protocol: Protocol) -> Protocol:
+    """Add ``protocol`` to the registry (its name must be new); returns it."""
+    if protocol.name in _REGISTRY:
+        raise ValueError(f"a protocol named {protocol.name!r} is already registered")
+    _REGISTRY[protocol.name] = protocol
+    return protocol
+
+
+def unregister_protocol(name: str) -> None:
+    """Remove a protocol (e.g. one a test registered)."""
+    _REGISTRY.pop(name, None)
+
+
+def protocol_names() -> list[str]:
+    """The registered protocols, in registration order (the study's order)."""
+    return list(_REGISTRY)
+
+
+def get_protocol(name: str) -> Protocol:
+    """The protocol called ``name``; an unknown name lists the valid ones."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown protocol {name!r}; valid protocols are: {', '.join(_REGISTRY)}")
+    return _REGISTRY[name]
+
+
+def default_protocol() -> Protocol:
+    """The first registered protocol (notebooks use it when no protocol is named)."""
+    return next(iter(_REGISTRY.values()))
+
+
+def variant_labels() -> dict[str, str]:
+    """Every registered protocol's verdict rows and their labels."""
+    return {key: label for protocol in _REGISTRY.values() for key, label in protocol.variants().items()}
+
+
+register_protocol(
+    Protocol(
         name="paper",
+        label="paper",
         title="The paper's text (gaps filled; choices on validation)",
         methods=PAPER_METHODS,
         seeds=(0, 1, 2),
         selection="tuned",
-    ),
-    "authors_code": Protocol(
+    )
+)
+register_protocol(
+    Protocol(
         name="authors_code",
+        label="authors' code",
         title="The authors' code (shared draws, 24-setting grid, selection on test and on validation)",
         methods=AUTHORS_CODE_METHODS,
         seeds=(0, 1, 2),
@@ -138,31 +372,65 @@ PROTOCOLS: dict[str, Protocol] = {
         trained_settings=authors_code_settings(
             dividers=(1, 3, 10, 30, 100, 300), batch_sizes=(50,), weight_decays=(1e-3,)
         ),
-    ),
-    "sound": Protocol(
+    )
+)
+register_protocol(
+    Protocol(
         name="sound",
+        label="sound",
         title="Sound (10 fresh seeds, choices on validation, standardised features, paired tests)",
         methods=PAPER_METHODS,
         seeds=tuple(range(10)),
         selection="tuned",
         options=RunOptions(feature_norm="standardize"),
         trained_setting_from="paper",
-    ),
-}
+    )
+)
 
 
-def get_protocol(name: str) -> Protocol:
-    """The protocol called ``name``; an unknown name lists the valid ones."""
-    if name not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {name!r}; valid protocols are: {', '.join(PROTOCOLS)}")
-    return PROTOCOLS[name]
+def main(argv: Sequence[str]) -> int:
+    """``python -m synthlib.protocols list`` (names, one a line), ``needs-tuning NAME`` (exit status 0
+    if NAME chooses settings on validation first, else 1), ``show NAME``, ``missing RESULTS_DIR``
+    (the protocols without records there; exit status 0 when there is none)."""
+    parser = argparse.ArgumentParser(prog="python -m synthlib.protocols", description=main.__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="the registered protocols, one name a line")
+    for command in ("needs-tuning", "show"):
+        commands.add_parser(command).add_argument("name")
+    commands.add_parser("missing", help="protocols without records in RESULTS_DIR").add_argument("results_dir")
+    args = parser.parse_args(list(argv))
+    if args.command == "list":
+        print("\n".join(protocol_names()))
+        return 0
+    if args.command == "missing":
+        missing = [
+            name for name in protocol_names() if not any(get_protocol(name).runs_dir(args.results_dir).glob("*/*.json"))
+        ]
+        print(" ".join(missing))
+        return 0 if not missing else 1
+    try:
+        protocol = get_protocol(args.name)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if args.command == "needs-tuning":
+        return 0 if protocol.needs_tuning else 1
+    print(f"{protocol.name}: {protocol.title}; seeds {list(protocol.seeds)}; selection {protocol.selection}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
 
 
 __all__ = [
     "AUTHORS_CODE_ARCH",
-    "AUTHORS_CODE_METHODS",
-    "PROTOCOLS",
     "Protocol",
     "authors_code_settings",
+    "default_protocol",
     "get_protocol",
+    "protocol_names",
+    "register_protocol",
+    "unregister_protocol",
+    "variant_labels",
 ]

@@ -1,12 +1,19 @@
-"""Run records: one JSON file per (dataset, method, seed), written atomically.
+"""Run records: one JSON file per run, written atomically, keyed by the run's complete configuration.
 
-A record holds the test accuracy, the full configuration and its hash, the seed, the device,
-library versions and the git commit. Timing fields live under ``"timing"`` so that two runs of the
-same configuration on the same machine give byte-identical records apart from that key.
+A record holds the run's identity (protocol, dataset, column, seed, training setting), its test
+and validation accuracy, the complete resolved configuration and its hash, the device, and the
+provenance of the code (``synthlib.provenance``: git commit, whether the tree was dirty, source
+hash, library versions). Timing lives under ``"timing"`` so that two runs of one configuration on
+one machine give byte-identical records apart from that key.
 
-A record is *finished* only if it parses and its ``config_hash`` matches the configuration asked
-for; a half-written file cannot exist (write to a temporary file, then ``os.replace``), and a
-record from another configuration is recomputed rather than reused.
+The *key* of a run is ``config_hash`` of its configuration, which holds everything that decides
+the result: every sampler parameter with its defaults merged in, the preprocessing, the
+architecture, the training settings, the run options and ``RESULTS_VERSION``. A record is reused
+only when its key equals the key the current code computes for that run; a record of another key
+is *stale* and is recomputed.
+
+``python -m synthlib.records check RESULTS_DIR`` lists stale records, records from a dirty tree or
+an unknown commit, and unreadable records (exit status 1 if there is any).
 """
 
 from __future__ import annotations
@@ -14,14 +21,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
-import subprocess
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-RECORD_SCHEMA = 1
+from synthlib.atomic import write_text_atomic
+
+RECORD_SCHEMA = 2
+
+RESULTS_VERSION = 1
+"""Part of every run's key. Increase it with any change to the code that alters what a given
+configuration produces (numerics, initialisation, data order) without showing in the configuration,
+so that every committed record becomes stale and is recomputed."""
+
+
+class RecordError(ValueError):
+    """A record file that cannot be used: unreadable, truncated, of another schema, or inconsistent."""
 
 
 @dataclass
@@ -37,9 +52,10 @@ class RunRecord:
     config: dict[str, Any]
     config_hash: str
     device: str
-    environment: dict[str, str]
+    environment: dict[str, Any]
     timing: dict[str, float] = field(default_factory=dict)
     setting: str = ""  # the training setting's tag when a grid of settings is recorded
+    protocol: str = ""  # the registered protocol that planned the run
     schema: int = RECORD_SCHEMA
 
     def to_json(self) -> str:
@@ -57,32 +73,39 @@ def record_path(runs_dir: str | os.PathLike, dataset: str, method: str, seed: in
     return Path(runs_dir) / dataset / f"{method}{middle}__seed{seed}.json"
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as tmp:
-        tmp.write(text)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    try:
-        os.replace(tmp.name, path)
-    except BaseException:
-        Path(tmp.name).unlink(missing_ok=True)
-        raise
-
-
 def write_record(path: Path, record: RunRecord) -> None:
     write_text_atomic(path, record.to_json())
 
 
-def read_record(path: Path) -> RunRecord | None:
-    """The record at ``path``, or None if it is missing, unreadable or of another schema."""
+def parse_record(path: str | os.PathLike) -> RunRecord:
+    """The record at ``path``; ``RecordError`` saying what is wrong if it is unreadable, truncated, of
+    another schema, or its stored hash does not match its stored configuration."""
+    path = Path(path)
     try:
-        data = json.loads(Path(path).read_text())
-        if not isinstance(data, dict) or data.get("schema") != RECORD_SCHEMA:
-            return None
-        return RunRecord(**data)
-    except (OSError, ValueError, TypeError):
+        data = json.loads(path.read_text())
+    except OSError as error:
+        raise RecordError(f"{path}: cannot be read ({error.strerror or error})") from error
+    except ValueError as error:
+        raise RecordError(f"{path}: not valid JSON (truncated or corrupt: {error})") from error
+    if not isinstance(data, dict):
+        raise RecordError(f"{path}: holds a JSON {type(data).__name__}, not a record")
+    if data.get("schema") != RECORD_SCHEMA:
+        raise RecordError(f"{path}: record schema {data.get('schema')!r}, this code reads schema {RECORD_SCHEMA}")
+    try:
+        record = RunRecord(**data)
+    except TypeError as error:
+        raise RecordError(f"{path}: not a run record ({error})") from error
+    if config_hash(record.config) != record.config_hash:
+        raise RecordError(f"{path}: its config_hash does not match its configuration (edited by hand?)")
+    return record
+
+
+def read_record(path: str | os.PathLike) -> RunRecord | None:
+    """The record at ``path``, or None if there is no usable one (missing, unreadable or of another
+    schema): for reuse, where such a file is recomputed and replaced."""
+    try:
+        return parse_record(path)
+    except RecordError:
         return None
 
 
@@ -92,33 +115,51 @@ def finished_record(path: Path, expected_hash: str) -> RunRecord | None:
     return record if record is not None and record.config_hash == expected_hash else None
 
 
+def record_files(runs_dir: str | os.PathLike) -> list[Path]:
+    """The record files under ``runs_dir`` (``<dataset>/<name>.json``), in path order."""
+    return sorted(Path(runs_dir).glob("*/*.json"))
+
+
 def load_records(runs_dir: str | os.PathLike) -> list[RunRecord]:
-    """Every readable record under ``runs_dir``, sorted by (dataset, method, seed)."""
-    records = [r for p in sorted(Path(runs_dir).glob("*/*.json")) if (r := read_record(p)) is not None]
+    """Every record under ``runs_dir``, sorted by (dataset, method, setting, seed).
+
+    A file that is not a usable record is never skipped: ``RecordError`` names every such file
+    and how to find them all (``python -m synthlib.records check``)."""
+    records, problems = [], []
+    for path in record_files(runs_dir):
+        try:
+            records.append(parse_record(path))
+        except RecordError as error:
+            problems.append(str(error))
+    if problems:
+        raise RecordError(
+            f"{len(problems)} unusable record file(s) under {runs_dir}:\n  "
+            + "\n  ".join(problems)
+            + "\nDelete them and rerun the study; `python -m synthlib.records check RESULTS_DIR` lists all problems."
+        )
     return sorted(records, key=lambda r: (r.dataset, r.method, r.setting, r.seed))
 
 
-def _git_commit() -> str:
-    try:
-        root = Path(__file__).resolve().parent.parent
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
-        ).stdout.strip()
-        return commit or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+__all__ = [
+    "RECORD_SCHEMA",
+    "RESULTS_VERSION",
+    "RecordError",
+    "RunRecord",
+    "config_hash",
+    "finished_record",
+    "load_records",
+    "parse_record",
+    "read_record",
+    "record_files",
+    "record_path",
+    "write_record",
+    "write_text_atomic",
+]
 
 
-def environment_info() -> dict[str, str]:
-    """Versions of Python and the numerical libraries, and the git commit of the code."""
-    import numpy
-    import scipy
-    import torch
+if __name__ == "__main__":  # python -m synthlib.records check RESULTS_DIR
+    import sys
 
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "scipy": scipy.__version__,
-        "git_commit": _git_commit(),
-    }
+    from synthlib.audit import main
+
+    sys.exit(main(sys.argv[1:]))

@@ -1,8 +1,13 @@
-"""Result tables from run records: mean, std, 95% interval per (dataset, method), beside the paper."""
+"""Result tables from run records: mean, std, 95% interval per (dataset, method), beside the paper.
+
+Seeds that share a draw (training subset, kernels, initial weights) count as one independent run
+(``synthlib.stats.independent_draws``): where a column or a comparison has only one, the tables give
+no interval and no test, since its seeds measure minibatch order and flips only."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -10,55 +15,54 @@ from scipy import stats
 
 from synthlib.paper import paper_table1
 from synthlib.records import RunRecord
+from synthlib.selection import SELECTION_LABELS, select_setting
+from synthlib.stats import draw_seed, mean_per_draw, t_interval
+
+if TYPE_CHECKING:
+    from synthlib.protocols import Protocol
 
 TABLE1_COLUMNS = [
-    "dataset", "method", "n_seeds", "seeds", "mean", "std", "ci95_low", "ci95_high",
+    "dataset", "method", "n_seeds", "n_draws", "seeds", "mean", "std", "ci95_low", "ci95_high",
     "paper_mean", "paper_std", "diff_vs_paper",
 ]  # fmt: skip
 
 
 def records_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
-    """One row per run: dataset, method, seed, test and validation accuracy in percent."""
+    """One row per run: dataset, method, seed, the seed of its draws (``stats.draw_seed``), test and
+    validation accuracy in percent."""
     return pd.DataFrame(
         [
             {
                 "dataset": r.dataset,
                 "method": r.method,
                 "seed": r.seed,
+                "draw_seed": draw_seed(r),
                 "test_accuracy": 100 * r.test_accuracy,
                 "val_accuracy": 100 * r.val_accuracy,
                 "wall_time_s": r.timing.get("wall_time_s", np.nan),
             }
             for r in records
         ],
-        columns=["dataset", "method", "seed", "test_accuracy", "val_accuracy", "wall_time_s"],
+        columns=["dataset", "method", "seed", "draw_seed", "test_accuracy", "val_accuracy", "wall_time_s"],
     )
 
 
-def t_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
-    """Student-t confidence interval of the mean (scipy.stats); NaNs for fewer than two values."""
-    values = np.asarray(values, dtype=float)
-    if len(values) < 2:
-        return float("nan"), float("nan")
-    if np.all(values == values[0]):  # no spread: the interval is the point itself
-        return float(values[0]), float(values[0])
-    low, high = stats.t.interval(confidence, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
-    return float(low), float(high)
-
-
 def summarise(records: Sequence[RunRecord], method_order: Sequence[str] | None = None) -> pd.DataFrame:
-    """Table 1 rows: per (dataset, method) n_seeds, mean, std (ddof 1), 95% t-interval, the paper's
-    mean and std, and the difference (ours - paper), all in percent."""
+    """Table 1 rows: per (dataset, method) n_seeds, n_draws (independent draws), mean, std (ddof 1),
+    95% t-interval over the independent draws (NaN with a single draw), the paper's mean and std, and
+    the difference (ours - paper), all in percent."""
     runs = records_frame(records)
     rows = []
     for (dataset, method), group in runs.groupby(["dataset", "method"], sort=False):
         values = group["test_accuracy"].to_numpy()
-        low, high = t_interval(values)
+        n_draws = group["draw_seed"].nunique()
+        low, high = t_interval(mean_per_draw(values, group["draw_seed"].to_numpy())) if n_draws > 1 else (np.nan,) * 2
         rows.append(
             {
                 "dataset": dataset,
                 "method": method,
                 "n_seeds": len(values),
+                "n_draws": n_draws,
                 "seeds": " ".join(str(s) for s in sorted(group["seed"])),
                 "mean": values.mean(),
                 "std": values.std(ddof=1) if len(values) > 1 else float("nan"),
@@ -66,7 +70,7 @@ def summarise(records: Sequence[RunRecord], method_order: Sequence[str] | None =
                 "ci95_high": high,
             }
         )
-    table = pd.DataFrame(rows, columns=TABLE1_COLUMNS[:8]).merge(paper_table1(), on=["dataset", "method"], how="left")
+    table = pd.DataFrame(rows, columns=TABLE1_COLUMNS[:9]).merge(paper_table1(), on=["dataset", "method"], how="left")
     table["diff_vs_paper"] = table["mean"] - table["paper_mean"]
     if method_order is not None:
         order = list(dict.fromkeys([*method_order, *table["method"]]))  # unlisted methods go last
@@ -91,7 +95,9 @@ def table1_markdown(table: pd.DataFrame, labels: dict[str, str] | None = None) -
             "method": [labels.get(m, m) for m in table["method"]],
             "ours (mean ± std)": [f"{m:.2f} ± {s:.2f}" for m, s in zip(table["mean"], table["std"])],
             "seeds": table["n_seeds"],
-            "95% CI": [f"[{lo:.2f}, {hi:.2f}]" for lo, hi in zip(table["ci95_low"], table["ci95_high"])],
+            "95% CI": [
+                interval_cell(lo, hi, n) for lo, hi, n in zip(table["ci95_low"], table["ci95_high"], table["n_draws"])
+            ],
             "paper": [
                 f"{m:.2f} ± {s:.2f}" if pd.notna(m) else "—" for m, s in zip(table["paper_mean"], table["paper_std"])
             ],
@@ -101,19 +107,22 @@ def table1_markdown(table: pd.DataFrame, labels: dict[str, str] | None = None) -
     return shown.to_markdown(index=False, disable_numparse=True) + "\n"
 
 
-SELECTION_LABELS = {"test": "test set (as the authors)", "validation": "validation split"}
+def interval_cell(low: float, high: float, n_draws: int) -> str:
+    """A table cell for an interval: "[low, high]", or "1 draw" where the runs share one draw."""
+    return "1 draw" if n_draws < 2 else f"[{low:.2f}, {high:.2f}]"
 
 
-def protocol_table(records: Sequence[RunRecord], grid: bool, method_order: Sequence[str] | None = None) -> pd.DataFrame:
-    """``summarise`` for one protocol. For a grid of settings, two blocks of rows: the setting chosen
-    per column on the test set (``selection="test"``) and on validation (``"validation"``), with the
-    chosen ``setting``; otherwise the rows as they are (``selection="validation"``)."""
-    if not grid:
-        return summarise(records, method_order).assign(selection="validation", setting="")
+def protocol_table(records: Sequence[RunRecord], protocol: Protocol) -> pd.DataFrame:
+    """``summarise`` for one protocol, in its column order. For a grid of settings, two blocks of rows:
+    the setting chosen per column on the test set (``selection="test"``) and on validation
+    (``"validation"``), with the chosen ``setting``; otherwise the rows as they are."""
+    order = protocol.column_order()
+    if protocol.selection != "grid":
+        return summarise(records, order).assign(selection="validation", setting="")
     blocks = []
     for by in ("test", "validation"):
         kept, chosen = select_setting(records, by)
-        table = summarise(kept, method_order).assign(selection=by)
+        table = summarise(kept, order).assign(selection=by)
         table["setting"] = [chosen.get((d, m), "") for d, m in zip(table["dataset"], table["method"])]
         blocks.append(table)
     return (
@@ -121,62 +130,59 @@ def protocol_table(records: Sequence[RunRecord], grid: bool, method_order: Seque
     )
 
 
-def select_setting(records: Sequence[RunRecord], by: str) -> tuple[list[RunRecord], dict[tuple[str, str], str]]:
-    """For records of a grid of settings: per (dataset, method) keep the setting whose mean accuracy
-    over seeds is highest on ``by`` = ``"test"`` (what the authors' code did: test-set selection)
-    or ``"validation"``; ties go to the first setting in name order. Records without a setting are
-    kept as they are. Returns the kept records and the chosen setting per (dataset, method).
-    """
-    if by not in SELECTION_LABELS:
-        raise ValueError(f"unknown selection {by!r}; valid values are: {', '.join(SELECTION_LABELS)}")
-    key = "test_accuracy" if by == "test" else "val_accuracy"
-    frame = pd.DataFrame(
-        [{"dataset": r.dataset, "method": r.method, "setting": r.setting, "score": getattr(r, key)} for r in records],
-        columns=["dataset", "method", "setting", "score"],
-    )
-    chosen: dict[tuple[str, str], str] = {}
-    for (dataset, method), group in frame[frame["setting"] != ""].groupby(["dataset", "method"], sort=True):
-        means = group.groupby("setting", sort=True)["score"].mean()
-        chosen[(str(dataset), str(method))] = str(means.index[int(means.to_numpy().argmax())])
-    kept = [r for r in records if not r.setting or chosen.get((r.dataset, r.method)) == r.setting]
-    return kept, chosen
+def paired_runs(runs: pd.DataFrame, a: str, b: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """For one dataset's runs (``records_frame`` rows): the test accuracies of columns ``a`` and ``b``
+    (columns of the frame, one row per seed both ran), and per seed the draw that counts as its
+    independent run: the draw seed of whichever column has fewer distinct draws (``a`` on ties), so
+    that a comparison has no more independent runs than its less varied column."""
+    accuracy = runs.pivot_table(index="seed", columns="method", values="test_accuracy", aggfunc="mean")
+    draws = runs.pivot_table(index="seed", columns="method", values="draw_seed", aggfunc="first")
+    both = accuracy[[a, b]].dropna()
+    paired_draws = draws.loc[both.index, [a, b]]
+    fewer = a if paired_draws[a].nunique() <= paired_draws[b].nunique() else b
+    return both, paired_draws[fewer].to_numpy()
 
 
 def paired_comparisons(
     records: Sequence[RunRecord], pairs: Sequence[tuple[str, str]] | None = None, confidence: float = 0.95
 ) -> pd.DataFrame:
     """Every pair of columns (or ``pairs``) per dataset, compared on the seeds both ran (paired: the
-    same seed means the same subset): mean difference a - b in points, its t-interval, the paired
-    t statistic and two-sided p-value (``scipy.stats.ttest_rel``) and the Wilcoxon signed-rank p-value.
+    same seed means the same subset): mean difference a - b in points, the number of independent
+    draws (``paired_runs``), and over the draws (seeds that share one averaged) the t-interval, the
+    paired t statistic and two-sided p-value (``scipy.stats.ttest_1samp`` of the differences, the
+    same as ``ttest_rel``) and the Wilcoxon signed-rank p-value. With a single draw the interval and
+    the tests are NaN: the seeds then measure minibatch order and flips, not the columns.
     """
     runs = records_frame(records)
     rows = []
     for dataset, group in runs.groupby("dataset", sort=True):
-        wide = group.pivot_table(index="seed", columns="method", values="test_accuracy", aggfunc="mean")
         methods = list(dict.fromkeys(group["method"]))
         wanted = pairs or [(a, b) for i, a in enumerate(methods) for b in methods[i + 1 :]]
         for a, b in wanted:
-            if a not in wide or b not in wide:
+            if a not in methods or b not in methods:
                 continue
-            both = wide[[a, b]].dropna()
+            both, draws = paired_runs(group, a, b)
             diff = (both[a] - both[b]).to_numpy()
-            n = len(diff)
-            row = {"dataset": dataset, "a": a, "b": b, "n": n, "mean_a": both[a].mean(), "mean_b": both[b].mean()}
-            row["diff"] = diff.mean() if n else float("nan")
-            row["ci95_low"], row["ci95_high"] = t_interval(diff, confidence)
-            constant = n < 2 or np.allclose(diff, diff[0])
+            per_draw = mean_per_draw(diff, draws)
+            n, n_draws = len(diff), len(per_draw)
+            row = {"dataset": dataset, "a": a, "b": b, "n": n, "n_draws": n_draws}
+            row |= {"mean_a": both[a].mean(), "mean_b": both[b].mean(), "diff": diff.mean() if n else float("nan")}
+            row["ci95_low"], row["ci95_high"] = t_interval(per_draw, confidence) if n_draws > 1 else (np.nan,) * 2
+            constant = n_draws < 2 or np.allclose(per_draw, per_draw[0])
             if constant:  # t is undefined for identical differences
                 row["t"], row["p_ttest"] = float("nan"), float("nan")
             else:
-                result = stats.ttest_rel(both[a], both[b])
+                result = stats.ttest_1samp(per_draw, 0.0)
                 row["t"], row["p_ttest"] = float(result.statistic), float(result.pvalue)
-            row["p_wilcoxon"] = float(stats.wilcoxon(diff).pvalue) if n >= 6 and np.any(diff != 0) else float("nan")
+            wilcoxon = n_draws >= 6 and np.any(per_draw != 0)
+            row["p_wilcoxon"] = float(stats.wilcoxon(per_draw).pvalue) if wilcoxon else float("nan")
             rows.append(row)
     columns = [
         "dataset",
         "a",
         "b",
         "n",
+        "n_draws",
         "mean_a",
         "mean_b",
         "diff",
@@ -187,3 +193,45 @@ def paired_comparisons(
         "p_wilcoxon",
     ]
     return pd.DataFrame(rows, columns=columns)
+
+
+def variants_long(records_by_variant: Mapping[str, Sequence[RunRecord]], order: Sequence[str]) -> pd.DataFrame:
+    """``summarise`` of every protocol variant, stacked, with a ``variant`` column."""
+    return pd.concat(
+        [summarise(records, order).assign(variant=variant) for variant, records in records_by_variant.items()],
+        ignore_index=True,
+    )
+
+
+def protocols_side_by_side(
+    long: pd.DataFrame, labels: Mapping[str, str], variant_labels: Mapping[str, str]
+) -> pd.DataFrame:
+    """All protocol variants beside the paper's Table 1, one row per (dataset, column), one column per
+    variant: "mean [95% CI] (n=seeds)". ``long`` comes from ``variants_long`` (its row order is kept);
+    rows are labelled "dataset · column label"."""
+    cells = long.assign(
+        cell=[
+            f"{m:.2f} [{lo:.2f}, {hi:.2f}] (n={n})"
+            for m, lo, hi, n in zip(long["mean"], long["ci95_low"], long["ci95_high"], long["n_seeds"])
+        ],
+        column=[variant_labels.get(v, v) for v in long["variant"]],
+    )
+    rows = list(dict.fromkeys(zip(long["dataset"], long["method"])))
+    wide = cells.pivot_table(index=["dataset", "method"], columns="column", values="cell", aggfunc="first")
+    wide = wide.reindex(
+        index=pd.MultiIndex.from_tuples(rows),
+        columns=[variant_labels.get(v, v) for v in dict.fromkeys(long["variant"])],
+    )
+    paper = long.drop_duplicates(["dataset", "method"]).set_index(["dataset", "method"])
+    wide.insert(
+        0,
+        "paper (Table 1)",
+        [
+            f"{paper.loc[i, 'paper_mean']:.2f} ± {paper.loc[i, 'paper_std']:.2f}"
+            if pd.notna(paper.loc[i, "paper_mean"])
+            else "—"
+            for i in wide.index
+        ],
+    )
+    wide.index = [f"{dataset} · {labels.get(method, method)}" for dataset, method in wide.index]
+    return wide.fillna("—")

@@ -1,7 +1,7 @@
 """Training and evaluation, the same loop for both regimes.
 
-- Frozen conv: features of the frozen conv are computed once per run (``extract_features``, in
-  inference mode and in chunks) and only the ``ClassifierHead`` is trained on them.
+- Frozen conv: features of the frozen conv are computed once per run (``synthlib.features``) and
+  only the ``ClassifierHead`` is trained on them.
 - Fully trained: the whole ``PaperCNN`` is trained on the images.
 
 Minibatch order comes from an explicit CPU generator, so a run is deterministic for its seed on a
@@ -16,8 +16,6 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from synthlib.models import ArchitectureConfig, conv_features
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -71,46 +69,6 @@ def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.learning_rate, weight_decay=config.weight_decay, fused=True)
     return torch.optim.SGD(params, lr=config.learning_rate, momentum=config.momentum, weight_decay=config.weight_decay)
-
-
-@torch.no_grad()
-def extract_features(
-    images: torch.Tensor, kernels: torch.Tensor, arch: ArchitectureConfig, batch_size: int = 64
-) -> torch.Tensor:
-    """Frozen-conv features of ``images`` ``(N, C, H, W)``, computed in chunks of ``batch_size``.
-
-    Chunks keep the full-resolution conv output (``batch_size`` x 64 x H x W floats, 16 MiB for
-    64 CIFAR-10 images) in the CPU's cache between the convolution and the pooling: on the
-    reference 2-core CPU 64 images per chunk run at about 3.5x the speed of 1000. Channels-last
-    layout lets the CPU convolution use its fast path.
-    """
-    kernels = kernels.to(images.device).contiguous(memory_format=torch.channels_last)
-    chunks = [
-        conv_features(images[i : i + batch_size].contiguous(memory_format=torch.channels_last), kernels, arch)
-        for i in range(0, len(images), batch_size)
-    ]
-    return torch.cat(chunks).contiguous()
-
-
-@dataclass(frozen=True)
-class FeatureScaler:
-    """Per-feature standardisation with statistics of the training subset's features only.
-
-    A feature that does not vary over the training subset keeps scale 1 (as scikit-learn's
-    ``StandardScaler`` does), so it cannot blow up on test images.
-    """
-
-    mean: torch.Tensor
-    std: torch.Tensor
-
-    @classmethod
-    def fit(cls, features: torch.Tensor) -> FeatureScaler:
-        mean = features.mean(dim=0, keepdim=True)
-        std = features.std(dim=0, keepdim=True) if len(features) > 1 else torch.zeros_like(mean)
-        return cls(mean, torch.where(std > 1e-6 * (1 + mean.abs()), std, torch.ones_like(std)))
-
-    def __call__(self, features: torch.Tensor) -> torch.Tensor:
-        return (features - self.mean) / self.std
 
 
 @torch.inference_mode()

@@ -9,26 +9,33 @@ chosen here, once per dataset and regime, by grid search on validation accuracy:
 - training length is scored at several checkpoint epochs within one training run;
 - one setting is chosen per regime: all frozen samplers share theirs (the mean validation
   accuracy over the samplers decides), and full training gets its own, since it trains a
-  different set of parameters. Ties go to the earlier setting in grid order.
+  different set of parameters. Ties go to the earlier setting in grid order
+  (``synthlib.selection.best_by_mean``);
+- each fixed-feature baseline gets its regularisation C the same way, on the same splits.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import torch
 
+from synthlib.atomic import write_text_atomic
+from synthlib.baseline_runs import choose_c
+from synthlib.baselines import DEFAULT_CS
+from synthlib.columns import Baseline, Method
 from synthlib.data import ImageDataset
 from synthlib.device import resolve_device
-from synthlib.experiment import Method, RunConfig, RunOptions, prepare_split, train_and_score
+from synthlib.experiment import RunConfig, RunOptions, prepare_split, train_and_score
 from synthlib.models import ArchitectureConfig
-from synthlib.records import config_hash, write_text_atomic
+from synthlib.records import RESULTS_VERSION, config_hash
+from synthlib.selection import best_by_mean
 from synthlib.training import TrainConfig
 
 
@@ -103,13 +110,10 @@ SETTING_COLUMNS = ["optimizer", "learning_rate", "weight_decay", "epochs", "batc
 
 def select_settings(scores: pd.DataFrame) -> dict[str, TrainConfig]:
     """Per regime, the setting with the highest mean validation accuracy (first in grid order on ties)."""
-    selected = {}
-    for regime, group in scores.groupby("regime", sort=False):
-        mean = group.groupby(SETTING_COLUMNS, sort=False)["val_accuracy"].mean()
-        best = mean.index[int(mean.to_numpy().argmax())]
-        values = {column: getattr(value, "item", lambda v=value: v)() for column, value in zip(SETTING_COLUMNS, best)}
-        selected[regime] = TrainConfig(**values)
-    return selected
+    return {
+        str(regime): TrainConfig(**best_by_mean(group, SETTING_COLUMNS, "val_accuracy"))
+        for regime, group in scores.groupby("regime", sort=False)
+    }
 
 
 def grid_edges(grid: TuningGrid, selected: dict[str, TrainConfig]) -> list[str]:
@@ -128,10 +132,20 @@ def grid_edges(grid: TuningGrid, selected: dict[str, TrainConfig]) -> list[str]:
 
 @dataclass(frozen=True)
 class TuningResult:
+    """The settings chosen for one dataset: a ``TrainConfig`` per CNN regime and a C per baseline, with
+    every validation score behind the choices and the hash of the request that made them."""
+
     dataset: str
     selected: dict[str, TrainConfig]
     scores: pd.DataFrame
     request_hash: str
+    baseline_c: dict[str, float] = field(default_factory=dict)
+    baseline_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def searched(self) -> dict[str, TrainConfig]:
+        """The chosen settings of the regimes this tuning searched (not those it took as given)."""
+        regimes = set(self.scores["regime"]) if "regime" in self.scores else set()
+        return {regime: config for regime, config in self.selected.items() if regime in regimes}
 
     def to_json(self) -> str:
         payload = {
@@ -139,6 +153,8 @@ class TuningResult:
             "request_hash": self.request_hash,
             "selected": {regime: config.to_dict() for regime, config in self.selected.items()},
             "scores": self.scores.to_dict(orient="records"),
+            "baseline_c": self.baseline_c,
+            "baseline_scores": self.baseline_scores.to_dict(orient="records"),
         }
         return json.dumps(payload, indent=2, sort_keys=True) + "\n"
 
@@ -150,6 +166,8 @@ class TuningResult:
             selected={regime: TrainConfig(**values) for regime, values in payload["selected"].items()},
             scores=pd.DataFrame(payload["scores"]),
             request_hash=payload["request_hash"],
+            baseline_c={name: float(c) for name, c in payload.get("baseline_c", {}).items()},
+            baseline_scores=pd.DataFrame(payload.get("baseline_scores", [])),
         )
 
 
@@ -161,6 +179,9 @@ def tuning_request_hash(
     val_per_class: int,
     arch: ArchitectureConfig,
     options: RunOptions = RunOptions(),
+    baselines: Sequence[Baseline] = (),
+    baseline_cs: Sequence[float] = DEFAULT_CS,
+    fixed: Mapping[str, TrainConfig] | None = None,
 ) -> str:
     return config_hash(
         {
@@ -171,6 +192,10 @@ def tuning_request_hash(
             "per_class": per_class,
             "val_per_class": val_per_class,
             "architecture": arch.to_dict(),
+            "baselines": [b.name for b in baselines],
+            "baseline_cs": [float(c) for c in baseline_cs],
+            "fixed": {regime: config.to_dict() for regime, config in (fixed or {}).items()},
+            "results_version": RESULTS_VERSION,
         }
     )
 
@@ -186,20 +211,40 @@ def tune(
     device: str | torch.device = "auto",
     log: Callable[[str], None] = print,
     options: RunOptions = RunOptions(),
+    baselines: Sequence[Baseline] = (),
+    baseline_cs: Sequence[float] = DEFAULT_CS,
+    cache_dir: str | Path | None = None,
+    fixed: Mapping[str, TrainConfig] | None = None,
 ) -> TuningResult:
-    """Select a TrainConfig per regime for ``data``; reuse ``path`` if it holds the same request."""
-    request = tuning_request_hash(data.name, methods, grid, per_class, val_per_class, arch, options)
+    """Select a TrainConfig per regime and a C per baseline for ``data`` on the validation splits of
+    ``grid.seeds``; reuse ``path`` if it holds the same request. A regime in ``fixed`` is not searched:
+    its given setting is taken (e.g. one chosen under another protocol whose options cannot change it)."""
+    fixed = dict(fixed or {})
+    request = tuning_request_hash(
+        data.name, methods, grid, per_class, val_per_class, arch, options, baselines, baseline_cs, fixed
+    )
     path = Path(path)
     if path.exists():
         try:
             cached = TuningResult.from_json(path.read_text())
             if cached.request_hash == request:
-                log(f"tune {data.name}: reused {path}")
+                log(f"tune {data.name}: reused {path.name}")
                 return cached
         except (ValueError, KeyError, TypeError):
-            pass
-    scores = grid_scores(data, methods, grid, per_class, val_per_class, arch, device, log, options)
-    result = TuningResult(data.name, select_settings(scores), scores, request)
+            log(f"tune {data.name}: {path.name} is unreadable; tuning again")
+    searched = [m for m in methods if m.regime not in fixed]
+    scores = grid_scores(data, searched, grid, per_class, val_per_class, arch, device, log, options)
+    baseline_c, baseline_rows = {}, []
+    for baseline in baselines:
+        c, rows = choose_c(
+            baseline, data, grid.seeds, per_class, val_per_class, baseline_cs, cache_dir, resolve_device(device)
+        )
+        baseline_c[baseline.name] = c
+        baseline_rows.append(rows)
+        log(f"tune {data.name} {baseline.name}: C = {c:g}")
+    selected = {**(select_settings(scores) if len(scores) else {}), **fixed}
+    baseline_scores = pd.concat(baseline_rows, ignore_index=True) if baseline_rows else pd.DataFrame()
+    result = TuningResult(data.name, selected, scores, request, baseline_c, baseline_scores)
     write_text_atomic(path, result.to_json())
     return result
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from synthlib import baselines
 from synthlib.baselines import (
-    BASELINE_LABELS,
-    BASELINE_NAMES,
     CACHE_ENV_VAR,
     DEFAULT_CS,
     ScatteringCache,
@@ -23,9 +22,10 @@ from synthlib.baselines import (
     pixel_features,
     scattering_feature_count,
     scattering_features,
-    select_by_validation,
 )
+from synthlib.columns import BASELINE_NAMES, BASELINES
 from synthlib.data import ImageDataset, few_shot_split, load_dataset
+from synthlib.selection import best_by_mean
 
 # --- helpers -----------------------------------------------------------------------------------------
 
@@ -118,7 +118,7 @@ def assert_valid_scores(scores: list[dict], Cs, n_val: int, n_test: int | None) 
 
 def test_public_names():
     assert BASELINE_NAMES == ("logreg_pixels", "scattering")
-    assert set(BASELINE_LABELS) == set(BASELINE_NAMES)
+    assert [b.name for b in BASELINES] == list(BASELINE_NAMES) and all(b.label for b in BASELINES)
     assert all(C > 0 for C in DEFAULT_CS) and list(DEFAULT_CS) == sorted(DEFAULT_CS)
 
 
@@ -159,6 +159,12 @@ def test_scattering_of_no_images_has_the_feature_width():
     assert scattering_features(np.zeros((0, 16, 16, 2), np.uint8), device="cpu").shape == (0, 2 * 81 * 4 * 4)
 
 
+def best_score(scores):
+    """The score of the C chosen on validation (the study's rule, ``synthlib.selection.best_by_mean``)."""
+    chosen = best_by_mean(pd.DataFrame(scores), ["C"], "val_accuracy")["C"]
+    return next(score for score in scores if score["C"] == chosen)
+
+
 # --- scores -------------------------------------------------------------------------------------------------
 
 
@@ -168,7 +174,7 @@ def test_logreg_pixels_on_synthetic_data_is_deterministic_and_above_chance(tmp_p
     first = baseline_scores("logreg_pixels", data, split.train, split.val, cache_dir=tmp_path)
     assert_valid_scores(first, DEFAULT_CS, len(split.val), len(data.y_test))
     assert first == baseline_scores("logreg_pixels", data, split.train, split.val, cache_dir=tmp_path)
-    assert select_by_validation(first)["test_accuracy"] > 0.3  # 10 classes: chance is 0.1
+    assert best_score(first)["test_accuracy"] > 0.3  # 10 classes: chance is 0.1
 
 
 def test_logreg_pixels_on_linearly_separable_data_scores_high(tmp_path):
@@ -176,7 +182,7 @@ def test_logreg_pixels_on_linearly_separable_data_scores_high(tmp_path):
     split = toy_split(data)
     scores = baseline_scores("logreg_pixels", data, split.train, split.val, cache_dir=tmp_path)
     assert_valid_scores(scores, DEFAULT_CS, len(split.val), len(data.y_test))
-    best = select_by_validation(scores)
+    best = best_score(scores)
     assert best["val_accuracy"] == 1.0 and best["test_accuracy"] >= 0.95
 
 
@@ -186,16 +192,16 @@ def test_scattering_scores_are_deterministic_and_high_on_separable_data(tmp_path
     Cs = (0.01, 1.0)
     first = baseline_scores("scattering", data, split.train, split.val, Cs=Cs, cache_dir=tmp_path, device="cpu")
     assert_valid_scores(first, Cs, len(split.val), len(data.y_test))
-    assert select_by_validation(first)["test_accuracy"] >= 0.9
+    assert best_score(first)["test_accuracy"] >= 0.9
     fresh = baseline_scores("scattering", data, split.train, split.val, Cs=Cs, cache_dir=tmp_path / "b", device="cpu")
     assert fresh == first
 
 
-def test_select_by_validation_prefers_the_earlier_c_on_ties():
-    scores = [{"C": 0.1, "val_accuracy": 0.5}, {"C": 1.0, "val_accuracy": 0.7}, {"C": 10.0, "val_accuracy": 0.7}]
-    assert select_by_validation(scores)["C"] == 1.0
-    with pytest.raises(ValueError):
-        select_by_validation([])
+def test_best_by_mean_prefers_the_earlier_setting_on_ties():
+    scores = pd.DataFrame({"C": [0.1, 1.0, 10.0, 0.1, 1.0, 10.0], "val_accuracy": [0.5, 0.7, 0.6, 0.5, 0.7, 0.8]})
+    assert best_by_mean(scores, ["C"], "val_accuracy") == {"C": 1.0}  # means 0.5, 0.7, 0.7
+    with pytest.raises(ValueError, match="no scores"):
+        best_by_mean(scores.iloc[:0], ["C"], "val_accuracy")
 
 
 # --- scattering cache ------------------------------------------------------------------------------------------

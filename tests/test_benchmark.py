@@ -25,8 +25,9 @@ from benchmarks.run_benchmark import (
     speedups,
     split_in_wall,
 )
+from synthlib.columns import PAPER_METHODS
 from synthlib.data import few_shot_split, load_dataset
-from synthlib.experiment import PAPER_METHODS, prepare_split, subset_seed
+from synthlib.experiment import prepare_split, subset_seed
 from tests.conftest import REPO_ROOT
 
 THREADS = 2

@@ -1,7 +1,11 @@
-"""The three protocols: their configurations, and a small run of each on the built-in synthetic data."""
+"""The protocol registry and each protocol: configuration, small end-to-end runs on synthetic data
+(tuning, runs, reuse, tables, verdict, records check), a fourth protocol registered in one place,
+and the authors' preprocessing, network and training details."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import asdict, replace
 
 import numpy as np
@@ -9,28 +13,42 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from synthlib.baseline_runs import run_baseline_study
+from synthlib.audit import check_results
+from synthlib.columns import BASELINES, PAPER_METHODS
 from synthlib.data import load_dataset
 from synthlib.experiment import (
-    PAPER_METHODS,
     RunConfig,
     RunOptions,
     authors_code_preprocessing,
     build_model,
-    frozen_features,
     prepare_run_split,
     prepare_split,
-    run_study,
     train_and_score,
 )
+from synthlib.features import FeatureScaler, frozen_features
 from synthlib.models import ArchitectureConfig, conv2d_same, conv_features
 from synthlib.preprocess import AuthorsCodePreprocessing
-from synthlib.protocols import AUTHORS_CODE_ARCH, PROTOCOLS, Protocol, authors_code_settings, get_protocol
+from synthlib.protocols import (
+    AUTHORS_CODE_ARCH,
+    Protocol,
+    authors_code_settings,
+    get_protocol,
+    protocol_names,
+    register_protocol,
+    unregister_protocol,
+    variant_labels,
+)
 from synthlib.records import load_records
-from synthlib.training import FeatureScaler, TrainConfig, fit
+from synthlib.tables import protocol_table
+from synthlib.training import TrainConfig, fit
+from synthlib.tuning import TuningGrid
+from synthlib.verdict import claim_table, protocol_variants
+from tests.conftest import REPO_ROOT
 
 CPU = torch.device("cpu")
 PER_CLASS, VAL_PER_CLASS = 6, 4
+SMALL_GRID = TuningGrid(input_norms=("standardize",), learning_rates=(1e-3,), weight_decays=(0.0,), epochs=(1, 2))
+QUIET = {"log": lambda _: None, "device": "cpu"}
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +56,28 @@ def gray():
     return load_dataset("synthetic_gray")
 
 
-def small_configs(protocol: Protocol, epochs: int = 2, n_settings: int = 2):
-    """The protocol's training settings, shortened for a test run."""
-    if protocol.selection == "grid":
-        grid = [replace(c, epochs=epochs) for c in protocol.settings[:n_settings]]
-        return {"frozen": grid, "trained": grid}
-    return {"frozen": TrainConfig(epochs=epochs), "trained": TrainConfig(epochs=epochs)}
+def small(protocol: Protocol) -> Protocol:
+    """The protocol at test size: 2 seeds, 6 + 4 images per class, one tuning setting of 1-2 epochs,
+    or the first 2 settings of its grid at 2 epochs and 2 values of C."""
+    shorter = tuple(replace(c, epochs=2) for c in protocol.settings[:2])
+    return replace(
+        protocol.with_overrides(seeds=(0, 1), per_class=PER_CLASS, val_per_class=VAL_PER_CLASS),
+        tuning_grid=SMALL_GRID,
+        settings=shorter,
+        trained_settings=shorter if protocol.trained_settings else None,
+        baseline_cs=(0.01, 1.0),
+        baselines=BASELINES[:1],
+    )
+
+
+def run_small(protocol: Protocol, data, root):
+    """Tune (when the protocol does; a protocol that borrows full training's setting gets it tuned
+    first) and run ``protocol`` at test size under ``root``."""
+    if protocol.trained_setting_from:
+        small(get_protocol(protocol.trained_setting_from)).tune(data, root, **QUIET)
+    if protocol.needs_tuning:
+        protocol.tune(data, root, **QUIET)
+    return protocol.run(data, root, **QUIET)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -51,15 +85,35 @@ def small_configs(protocol: Protocol, epochs: int = 2, n_settings: int = 2):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_protocol_names_and_unknown_protocol():
-    assert list(PROTOCOLS) == ["paper", "authors_code", "sound"]
+def test_registry_names_and_unknown_protocol():
+    assert protocol_names() == ["paper", "authors_code", "sound"]
     with pytest.raises(ValueError, match="unknown protocol 'papr'; valid protocols are: paper, authors_code, sound"):
         get_protocol("papr")
+    assert variant_labels() == {
+        "paper": "paper",
+        "authors_code/test": "authors' code, test-set selection",
+        "authors_code/validation": "authors' code, validation selection",
+        "sound": "sound",
+    }
+
+
+def test_registry_listing_on_the_command_line(tmp_path):
+    def cli(*words: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "synthlib.protocols", *words], cwd=REPO_ROOT, capture_output=True, text=True
+        )
+
+    assert cli("list").stdout.split() == protocol_names()
+    assert cli("needs-tuning", "paper").returncode == 0 and cli("needs-tuning", "authors_code").returncode == 1
+    unknown = cli("needs-tuning", "papr")
+    assert unknown.returncode == 2 and "unknown protocol 'papr'" in unknown.stderr
+    missing = cli("missing", str(tmp_path))
+    assert missing.returncode == 1 and missing.stdout.split() == protocol_names()
 
 
 def test_paper_protocol_is_the_text_with_gaps_filled():
     paper = get_protocol("paper")
-    assert paper.methods == PAPER_METHODS and paper.seeds == (0, 1, 2)
+    assert paper.methods == PAPER_METHODS and paper.seeds == (0, 1, 2) and paper.per_class == 38
     assert paper.selection == "tuned" and paper.options == RunOptions() and paper.arch == ArchitectureConfig()
 
 
@@ -67,7 +121,7 @@ def test_sound_protocol_standardises_features_over_ten_fresh_seeds():
     sound = get_protocol("sound")
     assert len(sound.seeds) >= 10 and len(set(sound.seeds)) == len(sound.seeds)
     assert sound.selection == "tuned" and sound.options.feature_norm == "standardize"
-    assert not sound.options.shared_draws
+    assert not sound.options.shared_draws and sound.trained_setting_from == "paper"
 
 
 def test_authors_code_grid_is_their_24_settings():
@@ -92,11 +146,25 @@ def test_authors_code_protocol_options_and_network():
     assert AUTHORS_CODE_ARCH.pooled_size(32) == 16 and AUTHORS_CODE_ARCH.feature_width(32) == 16384
 
 
-def test_protocol_rejects_a_grid_without_settings():
+def test_protocol_rejects_bad_definitions():
     with pytest.raises(ValueError, match="selects on a grid but has no settings"):
-        Protocol("x", "x", PAPER_METHODS, (0,), "grid")
+        Protocol("x", "x", "x", PAPER_METHODS, (0,), "grid")
     with pytest.raises(ValueError, match="unknown selection 'best'"):
-        Protocol("x", "x", PAPER_METHODS, (0,), "best")
+        Protocol("x", "x", "x", PAPER_METHODS, (0,), "best")
+    with pytest.raises(ValueError, match="must be a plain identifier"):
+        Protocol("../x", "x", "x", PAPER_METHODS, (0,), "tuned")
+    with pytest.raises(ValueError, match="already registered"):
+        register_protocol(get_protocol("paper"))
+
+
+def test_a_grid_protocol_has_nothing_to_tune(gray, tmp_path):
+    with pytest.raises(ValueError, match="'authors_code' runs its whole grid of settings; it has nothing to tune"):
+        get_protocol("authors_code").tune(gray, tmp_path, **QUIET)
+
+
+def test_running_a_tuned_protocol_before_tuning_names_the_notebook(gray, tmp_path):
+    with pytest.raises(FileNotFoundError, match="03_tuning"):
+        get_protocol("paper").plan(gray.name, tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,28 +172,77 @@ def test_protocol_rejects_a_grid_without_settings():
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", list(PROTOCOLS))
+@pytest.mark.parametrize("name", ["paper", "authors_code", "sound"])
 def test_small_run_of_each_protocol(gray, tmp_path, name):
-    protocol = get_protocol(name)
-    configs = small_configs(protocol)
-    records, failures = run_study(
-        gray, protocol.methods, (0, 1), configs, tmp_path, PER_CLASS, VAL_PER_CLASS,
-        protocol.arch, "cpu", lambda _: None, protocol.options,
-    )  # fmt: skip
+    protocol = small(get_protocol(name))
+    outcome = run_small(protocol, gray, tmp_path)
     n_settings = 2 if protocol.selection == "grid" else 1
-    assert failures == []
-    assert len(records) == len(protocol.methods) * 2 * n_settings == len(load_records(tmp_path))
-    for record in records:
-        assert 0 <= record.test_accuracy <= 1 and 0 <= record.val_accuracy <= 1
+    assert outcome.failures == [] and outcome.reused == 0
+    n_runs = (len(protocol.methods) + len(protocol.baselines)) * 2 * n_settings
+    assert len(outcome.records) == n_runs == len(load_records(protocol.runs_dir(tmp_path)))
+    for record in outcome.records:
+        assert record.protocol == name and 0 <= record.test_accuracy <= 1 and 0 <= record.val_accuracy <= 1
         assert record.config["options"] == asdict(protocol.options)
-        assert record.config["architecture"] == protocol.arch.to_dict()
         assert bool(record.setting) == (protocol.selection == "grid")
-        assert {"split_s", "features_s", "fit_s", "test_features_s", "test_eval_s"} <= set(record.timing)
-    again, _ = run_study(
-        gray, protocol.methods, (0, 1), configs, tmp_path, PER_CLASS, VAL_PER_CLASS,
-        protocol.arch, "cpu", lambda _: None, protocol.options,
-    )  # fmt: skip
-    assert [r.to_json() for r in again] == [r.to_json() for r in records]  # reused, not recomputed
+        assert record.environment["git_commit"] and "source_sha256" in record.environment
+        if "baseline" not in record.config["method"]:
+            assert record.config["architecture"] == protocol.arch.to_dict()
+            assert {"split_s", "features_s", "fit_s", "test_features_s", "test_eval_s"} <= set(record.timing)
+    again = protocol.run(gray, tmp_path, **QUIET)
+    assert again.ran == 0 and again.reused == n_runs
+    assert [r.to_json() for r in again.records] == [r.to_json() for r in outcome.records]  # reused, not recomputed
+
+
+def test_changing_a_sampler_default_makes_its_records_stale(gray, tmp_path, monkeypatch):
+    protocol = small(get_protocol("paper"))
+    run_small(protocol, gray, tmp_path)
+    from synthlib.samplers import registry
+
+    info = registry.get_sampler("center_surround")
+    changed = replace(info, presets={**info.presets, "biological": {"surround_gain": 0.5}})
+    monkeypatch.setitem(registry._REGISTRY, "center_surround", changed)
+    logs: list[str] = []
+    again = protocol.run(gray, tmp_path, device="cpu", log=logs.append)
+    assert again.ran == 2 and again.reused == len(again.records) - 2  # the two centre-surround runs
+    assert sum("stale" in line for line in logs) == 2
+    rerun = [r for r in again.records if r.method == "center_surround"]
+    assert [r.config["method"]["resolved_sampler_params"]["surround_gain"] for r in rerun] == [0.5, 0.5]
+
+
+def test_a_fourth_protocol_is_one_registration(gray, tmp_path):
+    """A new protocol is one ``register_protocol`` call; tuning, runs, tables, the verdict and the
+    records check then work for it with no other change."""
+    tiny = Protocol(
+        name="tiny",
+        label="tiny",
+        title="A fourth protocol: two samplers and full training, standardised features, one C",
+        methods=tuple(m for m in PAPER_METHODS if m.name != "lognormal"),
+        seeds=(0, 1, 2),
+        selection="tuned",
+        options=RunOptions(feature_norm="standardize"),
+        tuning_grid=SMALL_GRID,
+        baselines=BASELINES[:1],
+        baseline_cs=(1.0,),
+        per_class=PER_CLASS,
+        val_per_class=VAL_PER_CLASS,
+    )
+    register_protocol(tiny)
+    try:
+        assert "tiny" in protocol_names() and variant_labels()["tiny"] == "tiny"
+        tiny.tune(gray, tmp_path, **QUIET)
+        outcome = tiny.run(gray, tmp_path, **QUIET)
+        assert outcome.failures == [] and len(outcome.records) == 4 * 3
+        records = load_records(tiny.runs_dir(tmp_path))
+        table = protocol_table(records, tiny)
+        assert list(table["method"]) == ["normal", "center_surround", "fully_trained", "logreg_pixels"]
+        assert (table["n_seeds"] == 3).all()
+        claims = claim_table(protocol_variants({"tiny": records}))
+        assert set(claims["variant"]) == {"tiny"} and len(claims) > 0
+        findings, checked, _ = check_results(tmp_path)
+        assert checked == 12 and [f.kind for f in findings if f.kind not in ("dirty tree", "unknown commit")] == []
+    finally:
+        unregister_protocol("tiny")
+    assert "tiny" not in protocol_names()
 
 
 def test_authors_code_runs_share_subset_kernels_and_init_but_not_order(gray):
@@ -169,7 +286,8 @@ def test_sound_features_are_standardised_with_training_statistics(gray):
         gray.name, PAPER_METHODS[1], 0, TrainConfig(epochs=1), PER_CLASS, VAL_PER_CLASS, options=protocol.options
     )
     split = prepare_run_split(config, gray, CPU)
-    features = frozen_features(build_model(config, 1, 28, CPU), config, split)
+    kernels = build_model(config, 1, 28, CPU).conv_weight
+    features = frozen_features(kernels, config.arch, split.x_train, split.x_val, standardize=True)
     assert features.scaler is not None
     flat = features.train.flatten(1)
     varying = flat.std(dim=0) > 0
@@ -190,35 +308,26 @@ def test_options_are_checked():
 
 
 @pytest.mark.parametrize("name", ["paper", "authors_code"])
-def test_baseline_study_records_follow_the_protocol(gray, tmp_path, name):
-    protocol = get_protocol(name).with_seeds((0, 1))
-    Cs = (0.01, 1.0)
-    logs: list[str] = []
-    records, failures = run_baseline_study(
-        gray, ["logreg_pixels"], protocol, tmp_path, per_class=PER_CLASS, val_per_class=VAL_PER_CLASS, Cs=Cs,
-        device="cpu", log=logs.append,
-    )  # fmt: skip
-    assert failures == []
+def test_baseline_records_follow_the_protocol(gray, tmp_path, name):
+    protocol = small(get_protocol(name))
+    if protocol.needs_tuning:
+        result = protocol.tune(gray, tmp_path, methods=[], **QUIET)
+        assert set(result.baseline_c) == {"logreg_pixels"} and result.baseline_c["logreg_pixels"] in (0.01, 1.0)
+    records = protocol.run(gray, tmp_path, methods=[], **QUIET).records
     if protocol.selection == "grid":
         assert sorted(r.setting for r in records) == ["C0.01", "C0.01", "C1", "C1"]
-        by_setting = {}
+        by_setting: dict[str, set[float]] = {}
         for r in records:  # shared draws: both seeds see the same subset, so the same result
             by_setting.setdefault(r.setting, set()).add(r.test_accuracy)
         assert all(len(values) == 1 for values in by_setting.values())
     else:
         assert len(records) == 2 and {r.setting for r in records} == {""}
-        assert len({r.config["C"] for r in records}) == 1 and records[0].config["C"] in Cs
-        assert any("chosen on validation" in line for line in logs)
-    again, _ = run_baseline_study(
-        gray, ["logreg_pixels"], protocol, tmp_path, per_class=PER_CLASS, val_per_class=VAL_PER_CLASS, Cs=Cs,
-        device="cpu", log=logs.append,
-    )  # fmt: skip
-    assert [r.to_json() for r in again] == [r.to_json() for r in records]
+        assert {r.config["C"] for r in records} == {result.baseline_c["logreg_pixels"]}
 
 
 def test_unknown_baseline_names_the_valid_ones(gray, tmp_path):
     with pytest.raises(ValueError, match="unknown baseline 'sift'; valid baselines are: logreg_pixels, scattering"):
-        run_baseline_study(gray, ["sift"], get_protocol("paper"), tmp_path)
+        get_protocol("authors_code").plan(gray.name, tmp_path, baselines=["sift"])
 
 
 # ---------------------------------------------------------------------------------------------

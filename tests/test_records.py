@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from synthlib import records
+from synthlib import atomic
+from synthlib.atomic import write_text_atomic
 from synthlib.records import (
     RECORD_SCHEMA,
+    RecordError,
     RunRecord,
     config_hash,
     finished_record,
@@ -19,7 +21,6 @@ from synthlib.records import (
     read_record,
     record_path,
     write_record,
-    write_text_atomic,
 )
 
 CONFIG = {"dataset": "mnist", "method": "normal", "lr": 0.01, "epochs": 5, "arch": {"channels": [8, 16], "k": 5}}
@@ -179,7 +180,7 @@ def test_write_text_atomic_failure_keeps_original(tmp_path, monkeypatch):
         assert path.read_text() == "original\n"  # readers still see the old file
         raise OSError("simulated crash before rename")
 
-    monkeypatch.setattr(records.os, "replace", broken_replace)
+    monkeypatch.setattr(atomic.os, "replace", broken_replace)
     with pytest.raises(OSError, match="simulated"):
         write_text_atomic(path, "new contents, complete\n")
     assert path.read_text() == "original\n"
@@ -188,7 +189,7 @@ def test_write_text_atomic_failure_keeps_original(tmp_path, monkeypatch):
 
 def test_write_text_atomic_failure_first_write_exposes_nothing(tmp_path, monkeypatch):
     path = tmp_path / "r.json"
-    monkeypatch.setattr(records.os, "replace", lambda src, dst: (_ for _ in ()).throw(OSError("crash")))
+    monkeypatch.setattr(atomic.os, "replace", lambda src, dst: (_ for _ in ()).throw(OSError("crash")))
     with pytest.raises(OSError):
         write_text_atomic(path, "text\n")
     assert not path.exists()
@@ -198,20 +199,36 @@ def test_write_text_atomic_failure_first_write_exposes_nothing(tmp_path, monkeyp
 # --- loading all records ---------------------------------------------------------------------------------
 
 
-def test_load_records_sorted_and_skips_unreadable(tmp_path):
+def test_load_records_sorted(tmp_path):
     runs = tmp_path / "runs"
     wanted = [("cifar10", "gamma", 0), ("mnist", "gamma", 1), ("mnist", "normal", 2), ("mnist", "normal", 10)]
     for dataset, method, seed in reversed(wanted):  # written out of order; seed 10 sorts after 2 as a number
         write_record(record_path(runs, dataset, method, seed), make_record(dataset, method, seed))
-    (runs / "mnist" / "broken__seed3.json").write_text('{"dataset": "mnist", "meth')
-    other = asdict(make_record("mnist", "old", 5))
-    other["schema"] = RECORD_SCHEMA + 1
-    (runs / "mnist" / "old__seed5.json").write_text(json.dumps(other))
     (runs / "mnist" / "notes.txt").write_text("not a record")
 
     loaded = load_records(runs)
     assert [(r.dataset, r.method, r.seed) for r in loaded] == wanted
     assert all(isinstance(r, RunRecord) for r in loaded)
+
+
+def test_load_records_never_skips_a_bad_file(tmp_path):
+    runs = tmp_path / "runs"
+    write_record(record_path(runs, "mnist", "normal", 0), make_record())
+    (runs / "mnist" / "broken__seed3.json").write_text('{"dataset": "mnist", "meth')
+    other = asdict(make_record("mnist", "old", 5))
+    other["schema"] = RECORD_SCHEMA + 1
+    (runs / "mnist" / "old__seed5.json").write_text(json.dumps(other))
+    edited = asdict(make_record("mnist", "edited", 6))
+    edited["config"]["lr"] = 0.5  # changed by hand: the stored hash no longer matches
+    (runs / "mnist" / "edited__seed6.json").write_text(json.dumps(edited))
+    with pytest.raises(RecordError) as raised:
+        load_records(runs)
+    message = str(raised.value)
+    assert "3 unusable record file(s)" in message
+    assert "broken__seed3.json: not valid JSON" in message
+    assert f"old__seed5.json: record schema {RECORD_SCHEMA + 1}" in message
+    assert "edited__seed6.json: its config_hash does not match its configuration" in message
+    assert "python -m synthlib.records check" in message
 
 
 def test_load_records_empty_or_missing_dir(tmp_path):

@@ -4,6 +4,7 @@ only unfinished runs, and never takes a half-written record for a finished one."
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -86,3 +87,23 @@ def test_unknown_dataset_is_reported_and_skipped(tmp_path):
     result = subprocess.run(["./run_all.sh"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert "no_such_dataset skipped: unknown dataset 'no_such_dataset'" in result.stdout
     assert result.returncode == 1  # nothing to tabulate: 05_results fails, and the script says so
+
+
+def test_a_dirty_tree_does_not_write_the_committed_results(tmp_path):
+    """In a clone of this commit with one uncommitted file, ``./run_all.sh`` into the clone's own
+    results/ stops before running anything and says why; the same clone, clean, goes ahead."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(clone)], check=True, timeout=120)
+    shutil.rmtree(clone / "results")  # the clean run below then has nothing to tabulate and stops early
+    env = {key: value for key, value in study_env(tmp_path).items() if key not in ("RESULTS_DIR", "FIGURES_DIR")}
+    env.update(SYNTHLIB_VENV=str(REPO_ROOT / ".venv"), DATASETS="no_such_dataset")
+    probe = clone / "synthlib" / "uncommitted_probe.py"
+    probe.write_text("# not committed\n")
+    dirty = subprocess.run(["./run_all.sh"], cwd=clone, env=env, capture_output=True, text=True, timeout=300)
+    assert dirty.returncode == 2, dirty.stdout + dirty.stderr
+    assert "uncommitted changes (synthlib/uncommitted_probe.py)" in dirty.stderr and "RESULTS_DIR=" in dirty.stderr
+    assert not any((clone / "results").rglob("*"))  # nothing written
+    probe.unlink()
+    clean = subprocess.run(["./run_all.sh"], cwd=clone, env=env, capture_output=True, text=True, timeout=300)
+    assert "uncommitted changes" not in clean.stderr
+    assert "no_such_dataset skipped" in clean.stdout

@@ -10,22 +10,15 @@ import pytest
 import torch
 from torch import nn
 
+from synthlib.columns import PAPER_METHODS, Method, get_methods
 from synthlib.data import load_dataset
-from synthlib.experiment import (
-    PAPER_METHODS,
-    Method,
-    RunConfig,
-    build_model,
-    get_methods,
-    prepare_split,
-    run_one,
-    run_study,
-    train_and_score,
-)
+from synthlib.engine import RunContext, execute
+from synthlib.experiment import RunConfig, build_model, cnn_jobs, prepare_split, run_one, train_and_score
+from synthlib.features import extract_features
 from synthlib.models import ArchitectureConfig, PaperCNN, conv_features, init_
 from synthlib.samplers import register_sampler, sample_kernels
 from synthlib.seeding import make_generator
-from synthlib.training import TrainConfig, accuracy, extract_features, fit, predict
+from synthlib.training import TrainConfig, accuracy, fit, predict
 
 CPU = torch.device("cpu")
 PER_CLASS, VAL_PER_CLASS = 10, 5
@@ -124,7 +117,6 @@ def test_run_one_is_deterministic(data, split, method):
     first, _ = run_one(run_config(data, method), split, CPU)
     second, _ = run_one(run_config(data, method), split, CPU)
     assert (first.test_accuracy, first.val_accuracy) == (second.test_accuracy, second.val_accuracy)
-    assert first.config_hash == second.config_hash
     assert (first.n_train, first.n_val, first.n_test) == (10 * PER_CLASS, 10 * VAL_PER_CLASS, len(data.y_test))
 
 
@@ -138,15 +130,21 @@ def test_train_and_score_is_bitwise_deterministic(data, split):
     assert all(torch.equal(pa, pb) for pa, pb in zip(a.parameters(), b.parameters()))
 
 
-def test_run_study_twice_gives_identical_records(data, tmp_path):
+def study(data, methods, runs_dir, configs=None, per_class=5, val_per_class=2):
+    """Seed 0 of ``methods`` through the run loop, as a protocol's plan would run them."""
+    configs = configs or {"frozen": TrainConfig(epochs=1), "trained": TrainConfig(epochs=1)}
+    runs = [(RunConfig(data.name, m, 0, configs[m.regime], per_class, val_per_class), "") for m in methods]
+    logs: list[str] = []
+    outcome = execute(cnn_jobs("test", runs_dir, runs), RunContext(data, "cpu"), logs.append)
+    return outcome.records, outcome.failures, logs
+
+
+def test_run_loop_twice_gives_identical_records(data, tmp_path):
     """Two fresh studies write the same records, timing apart (records.py's promise)."""
     configs = {"frozen": TRAIN, "trained": TrainConfig(epochs=2)}
-    methods = [FROZEN[0], TRAINED]
     outputs = []
     for name in ("a", "b"):
-        records, failures = run_study(
-            data, methods, [0], configs, tmp_path / name, PER_CLASS, VAL_PER_CLASS, device="cpu", log=lambda _: None
-        )
+        records, failures, _ = study(data, [FROZEN[0], TRAINED], tmp_path / name, configs, PER_CLASS, VAL_PER_CLASS)
         assert failures == []
         outputs.append(records)
     for first, second in zip(*outputs):
@@ -252,23 +250,7 @@ def test_get_methods():
         assert method.name in str(info.value)
 
 
-def study(data, methods, runs_dir):
-    logs: list[str] = []
-    records, failures = run_study(
-        data,
-        methods,
-        [0],
-        {"frozen": TrainConfig(epochs=1), "trained": TrainConfig(epochs=1)},
-        runs_dir,
-        per_class=5,
-        val_per_class=2,
-        device="cpu",
-        log=logs.append,
-    )
-    return records, failures, logs
-
-
-def test_run_study_records_a_failing_sampler_and_continues(data, tmp_path):
+def test_run_loop_records_a_failing_sampler_and_continues(data, tmp_path):
     name = f"broken_{uuid.uuid4().hex}"
 
     @register_sampler(name)
@@ -279,20 +261,20 @@ def test_run_study_records_a_failing_sampler_and_continues(data, tmp_path):
     records, failures, logs = study(data, methods, tmp_path)
     assert [r.method for r in records] == [FROZEN[0].name]
     assert len(failures) == 1
-    assert failures[0] == "synthetic_gray broken seed=0: ArithmeticError: sampler exploded"
+    assert failures[0] == "test synthetic_gray broken seed=0 (1 run(s)): ArithmeticError: sampler exploded"
     assert any("FAILED" in line for line in logs)
     assert not (tmp_path / "synthetic_gray" / "broken__seed0.json").exists()
     assert (tmp_path / "synthetic_gray" / f"{FROZEN[0].name}__seed0.json").exists()
 
 
-def test_run_study_records_an_unknown_sampler_and_continues(data, tmp_path):
+def test_an_unknown_sampler_is_named_when_the_runs_are_planned(data, tmp_path):
     methods = [Method("bogus", "Bogus", "no_such_sampler"), FROZEN[0]]
-    records, failures, _ = study(data, methods, tmp_path)
-    assert [r.method for r in records] == [FROZEN[0].name]
-    assert len(failures) == 1 and "unknown sampler 'no_such_sampler'" in failures[0]
+    with pytest.raises(ValueError, match="unknown sampler 'no_such_sampler'; valid samplers are: .*normal"):
+        study(data, methods, tmp_path)
+    assert not any(tmp_path.rglob("*.json"))  # nothing ran
 
 
-def test_run_study_reuses_finished_records(data, tmp_path):
+def test_run_loop_reuses_finished_records(data, tmp_path):
     first, _, _ = study(data, [FROZEN[0]], tmp_path)
     second, failures, logs = study(data, [FROZEN[0]], tmp_path)
     assert failures == [] and "reused finished record" in logs[0]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from synthlib.columns import PAPER_METHODS
 from synthlib.data import load_dataset
-from synthlib.experiment import PAPER_METHODS
 from synthlib.training import TrainConfig
 from synthlib.tuning import SETTING_COLUMNS, TuningGrid, grid_edges, load_tuning, select_settings, tune
 
@@ -54,7 +54,7 @@ def test_tune_chooses_on_validation_writes_and_reuses(tmp_path):
     assert first.selected["frozen"].epochs in SMALL.epochs
     assert load_tuning(path).selected == first.selected
     again = tune(data, PAPER_METHODS, SMALL, path, per_class=10, val_per_class=5, log=logs.append)
-    assert logs[-1].endswith(f"reused {path}") and again.selected == first.selected
+    assert logs[-1].endswith(f"reused {path.name}") and again.selected == first.selected
     other = TuningGrid(**{**SMALL.to_dict(), "epochs": (3,)})
     changed = tune(data, PAPER_METHODS, other, path, per_class=10, val_per_class=5, log=logs.append)
     assert changed.selected["frozen"].epochs == 3  # a different request is recomputed, not reused

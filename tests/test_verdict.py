@@ -6,12 +6,42 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from synthlib.protocols import get_protocol
 from synthlib.records import RunRecord
-from synthlib.tables import paired_comparisons, protocol_table, select_setting, t_interval, table1_markdown
-from synthlib.verdict import CLAIMS, claim_table, protocol_variants, sentence, summary_lines, verdict_markdown
+from synthlib.selection import select_setting
+from synthlib.tables import (
+    paired_comparisons,
+    protocol_table,
+    summarise,
+    t_interval,
+    table1_markdown,
+)
+from synthlib.verdict import (
+    CLAIMS,
+    EQUIVALENCE_MARGIN,
+    best_frozen,
+    claim_table,
+    protocol_variants,
+    sentence,
+    summary_lines,
+    verdict_markdown,
+)
+
+FROZEN = ("normal", "lognormal", "center_surround")
 
 
-def record(method: str, seed: int, test: float, val: float | None = None, setting: str = "", dataset: str = "mnist"):
+def record(
+    method: str,
+    seed: int,
+    test: float,
+    val: float | None = None,
+    setting: str = "",
+    dataset: str = "mnist",
+    shared_draws: bool = False,
+):
+    """A run record as the study writes it: frozen samplers name their sampler, and a protocol that
+    shares draws says so in its options."""
+    sampler = method if method in FROZEN else None
     return RunRecord(
         dataset=dataset,
         method=method,
@@ -21,7 +51,7 @@ def record(method: str, seed: int, test: float, val: float | None = None, settin
         n_train=380,
         n_val=380,
         n_test=10000,
-        config={"method": {"label": method.title()}},
+        config={"method": {"label": method.title(), "sampler": sampler}, "options": {"shared_draws": shared_draws}},
         config_hash="x",
         device="cpu",
         environment={},
@@ -50,7 +80,7 @@ def test_select_setting_by_test_and_by_validation():
 
 
 def test_protocol_table_shows_both_selections_with_their_settings():
-    table = protocol_table(grid_records(), grid=True)
+    table = protocol_table(grid_records(), get_protocol("authors_code"))
     assert list(table["selection"]) == ["test", "validation"]
     assert list(table["setting"]) == ["a", "b"]
     assert table["mean"].round(4).tolist() == [60.5, 55.5]
@@ -82,30 +112,105 @@ def test_t_interval_of_identical_values_is_the_point():
     assert all(np.isnan(t_interval(np.array([3.0]))))
 
 
-def variants_with(lognormal: list[float], normal: list[float], trained: list[float]):
+def variants_with(lognormal: list[float], normal: list[float], trained: list[float], shared_draws: bool = False):
     records = []
     for method, values in (("lognormal", lognormal), ("normal", normal), ("fully_trained", trained)):
-        records += [record(method, seed, value) for seed, value in enumerate(values)]
+        records += [record(method, seed, value, shared_draws=shared_draws) for seed, value in enumerate(values)]
     return {"sound": records}
 
 
-def test_claims_are_judged_by_the_interval_of_the_paired_difference():
+def row_of(table, claim: str, a: str, b: str):
+    return table.set_index(["claim", "a", "b"]).loc[(claim, a, b)]
+
+
+def test_claims_are_judged_by_the_holm_adjusted_paired_tests():
     variants = variants_with([0.80, 0.82, 0.81, 0.83], [0.70, 0.71, 0.69, 0.72], [0.90, 0.91, 0.92, 0.90])
-    table = claim_table(variants).set_index(["claim", "a", "b"])
-    assert table.loc[("biological_beats_normal", "lognormal", "normal"), "judgement"] == "supported"
-    assert table.loc[("frozen_beats_trained", "lognormal", "fully_trained"), "judgement"] == "contradicted"
-    paper_diff = table.loc[("biological_beats_normal", "lognormal", "normal"), "paper_diff"]
-    assert paper_diff == pytest.approx(80.89 - 72.52)  # the paper's MNIST Table 1
+    table = claim_table(variants)
+    beats = row_of(table, "biological_beats_normal", "lognormal", "normal")
+    assert beats["judgement"] == "supported" and beats["n_draws"] == 4
+    assert beats["p_ttest_holm"] >= beats["p_ttest"] and beats["margin"] == EQUIVALENCE_MARGIN == 1.0
+    assert row_of(table, "frozen_beats_trained", "lognormal", "fully_trained")["judgement"] == "contradicted"
+    assert beats["paper_diff"] == pytest.approx(80.89 - 72.52)  # the paper's MNIST Table 1
 
 
-def test_overlapping_columns_are_unresolved_and_sentences_say_so():
+def test_a_match_within_the_margin_is_equivalent_and_counts_for_claim_two():
+    variants = variants_with([0.801, 0.812, 0.797, 0.805], [0.70, 0.71, 0.69, 0.72], [0.800, 0.810, 0.799, 0.803])
+    table = claim_table(variants)
+    row = row_of(table, "frozen_beats_trained", "lognormal", "fully_trained").copy()
+    assert row["judgement"] == "equivalent" and row["p_tost_holm"] < 0.05 <= row["p_ttest_holm"]
+    row["claim"], row["a"], row["b"] = "frozen_beats_trained", "lognormal", "fully_trained"
+    text = sentence(row, {"lognormal": "Log-Normal", "fully_trained": "Fully Trained"})
+    assert text.endswith("equivalent within ±1 point, which the claim counts as 'match'.")
+    wider = claim_table(variants, margin=0.1)
+    assert row_of(wider, "frozen_beats_trained", "lognormal", "fully_trained")["judgement"] == "inconclusive"
+
+
+def test_overlapping_columns_are_inconclusive_and_sentences_say_how_many_seeds_would_resolve_them():
     variants = variants_with([0.80, 0.70, 0.82, 0.69], [0.75, 0.76, 0.74, 0.77], [0.5, 0.5, 0.5, 0.5])
     table = claim_table(variants)
     row = table[(table["a"] == "lognormal") & (table["b"] == "normal")].iloc[0]
-    assert row["judgement"] == "unresolved"
+    assert row["judgement"] == "inconclusive" and row["seeds_to_resolve"] > 4
     text = sentence(row, {"lognormal": "Log-Normal", "normal": "Normal"})
-    assert text.startswith("sound: Log-Normal − Normal = ") and text.endswith("the seeds do not separate them.")
-    assert f"{row['diff']:+.2f} points" in text and "(paper: +8.37)" in text
+    assert text.startswith("sound: Log-Normal − Normal = ") and "(paper: +8.37)" in text
+    assert f"inconclusive: about {row['seeds_to_resolve']} independent seeds would resolve it" in text
+    assert f"observed paired SD of {row['sd_diff']:.2f} points" in text and "over 4 independent draws" in text
+
+
+def test_a_protocol_whose_seeds_share_one_draw_gets_no_interval_and_no_judgement():
+    variants = variants_with(
+        [0.80, 0.82, 0.81], [0.70, 0.71, 0.69], [0.90, 0.91, 0.92], shared_draws=True
+    )  # a clear win that only minibatch order and flips could have varied
+    table = claim_table(variants)
+    assert set(table["judgement"]) == {"not judged"} and set(table["n_draws"]) == {1}
+    assert table[["ci95_low", "ci95_high", "p_ttest", "p_tost"]].isna().all().all()
+    row = row_of(table, "biological_beats_normal", "lognormal", "normal").copy()
+    row["claim"], row["a"], row["b"] = "biological_beats_normal", "lognormal", "normal"
+    text = sentence(row, {})
+    assert "3 runs share one draw" in text and "minibatch order and flips only" in text
+    assert text.endswith("not judged.") and "CI" not in text
+    summary = summarise(variants["sound"])
+    assert set(summary["n_draws"]) == {1} and summary[["ci95_low", "ci95_high"]].isna().all().all()
+    assert table1_markdown(summary).count("| 1 draw ") == 3
+    compared = paired_comparisons(variants["sound"], [("lognormal", "normal")]).iloc[0]
+    assert compared["n"] == 3 and compared["n_draws"] == 1 and np.isnan(compared["ci95_low"])
+    assert np.isnan(compared["p_ttest"])
+
+
+def test_a_baseline_on_one_subset_shows_no_interval():
+    records = [record("scattering", seed, 0.2947) for seed in range(3)]
+    for r in records:
+        r.config["draw_seed"] = 0
+    summary = summarise(records)
+    assert summary["n_draws"].tolist() == [1] and "1 draw" in table1_markdown(summary)
+
+
+def test_claim_three_compares_the_best_frozen_sampler_chosen_on_validation():
+    records = []
+    for seed in range(4):
+        records += [
+            record("lognormal", seed, 0.90 + seed / 1000, val=0.60),  # best on test, not on validation
+            record("center_surround", seed, 0.80 + seed / 1000, val=0.70),
+            record("normal", seed, 0.70, val=0.65),
+            record("fully_trained", seed, 0.95, val=0.99),  # not frozen
+            record("scattering", seed, 0.85 - seed / 500, val=0.99),  # not frozen
+        ]
+    assert best_frozen(records, "mnist") == "center_surround" and best_frozen(records, "cifar10") is None
+    table = claim_table({"sound": records})
+    third = table[table["claim"] == "beats_fixed_baseline"]
+    assert third[["a", "b"]].values.tolist() == [["center_surround", "scattering"]] and third["best_frozen"].all()
+    text = verdict_markdown(table, {"center_surround": "Center-Surround", "scattering": "Scattering"})
+    assert "Center-Surround (best frozen on validation) − Scattering" in text
+
+
+def test_holm_runs_over_each_claims_family_per_variant():
+    variants = variants_with([0.80, 0.82, 0.81, 0.83], [0.70, 0.71, 0.69, 0.72], [0.90, 0.91, 0.92, 0.90])
+    variants["paper"] = variants["sound"]
+    table = claim_table(variants)
+    first = table[(table["claim"] == "biological_beats_normal") & (table["variant"] == "sound")].iloc[0]
+    # one comparison in the family: two hypotheses (difference, equivalence)
+    assert first["p_ttest_holm"] == pytest.approx(min(1.0, 2 * first["p_ttest"]))
+    same = table[(table["claim"] == "biological_beats_normal")]
+    assert same["p_ttest_holm"].nunique() == 1  # the same records under two variants: two separate families
 
 
 def test_verdict_markdown_and_summary_come_from_the_table():
@@ -113,9 +218,11 @@ def test_verdict_markdown_and_summary_come_from_the_table():
     table = claim_table(variants)
     markdown = verdict_markdown(table, {})
     assert markdown.count("\n- ") == len(table) and CLAIMS[0].statement in markdown
+    assert "within ±1 point" in markdown.split("###")[0]  # the rules come first and name the margin
     summary = summary_lines(table)
-    assert "sound: 1 supported, 0 unresolved, 0 contradicted" in summary  # lognormal > normal
-    assert "sound: 0 supported, 0 unresolved, 1 contradicted" in summary  # trained wins
+    assert "sound: 1 supported, 0 equivalent, 0 contradicted, 0 inconclusive, 0 not judged" in summary
+    assert "sound: 0 supported, 0 equivalent, 1 contradicted, 0 inconclusive, 0 not judged" in summary
+    assert "Holm-corrected at 0.05" in summary and "±1 point" in summary
 
 
 def test_protocol_variants_split_grid_protocols_by_selection():

@@ -2,7 +2,7 @@
 
 Layout (that of ``../shared/data``): ``x_train``, ``x_test`` uint8 ``(N, H, W, C)``; ``y_train``,
 ``y_test`` int64 class indices. The root is the ``root`` argument, else the environment variable
-``SYNTHLIB_DATA``, else ``./data``.
+``SYNTHLIB_DATA``, else the repository's ``data/`` folder (``data_root``).
 
 If ``<root>/<name>.npz`` exists it is used, whatever the name. Otherwise MNIST, Fashion-MNIST,
 CIFAR-10 and SVHN are downloaded with torchvision into ``<root>/torchvision`` and converted to the
@@ -16,9 +16,9 @@ such instead of failing somewhere deep inside numpy.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from synthlib.atomic import write_atomic, write_text_atomic
 from synthlib.data.synthetic import SYNTHETIC_DATASETS, make_synthetic_dataset
-from synthlib.records import write_text_atomic
+from synthlib.provenance import REPO_ROOT
 
 DATA_ENV_VAR = "SYNTHLIB_DATA"
 ARRAY_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -65,10 +66,11 @@ class ImageDataset:
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The argument, else ``$SYNTHLIB_DATA``, else ``./data``."""
-    if root is not None:
-        return Path(root)
-    return Path(os.environ.get(DATA_ENV_VAR) or "data")
+    """Where datasets live, resolved in one place for notebooks, scripts and tests: the argument, else
+    ``$SYNTHLIB_DATA``, else the repository's ``data/`` folder; always absolute, so a notebook running
+    in ``notebooks/`` and a script running at the top find the same files."""
+    chosen = root if root is not None else os.environ.get(DATA_ENV_VAR) or REPO_ROOT / "data"
+    return Path(chosen).expanduser().resolve()
 
 
 def sha256_of(path: Path) -> str:
@@ -125,17 +127,13 @@ def validate_arrays(name: str, arrays: dict[str, np.ndarray], source: Path | str
 
 
 def write_dataset_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``arrays`` to ``path`` atomically (temporary file, then rename) with a .sha256 sidecar."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as tmp:
-        tmp_path = Path(tmp.name)
-    try:
-        with open(tmp_path, "wb") as handle:
-            np.savez_compressed(handle, **{key: arrays[key] for key in ARRAY_KEYS})  # type: ignore[arg-type]
-        write_text_atomic(_checksum_sidecar(path), f"{sha256_of(tmp_path)}  {path.name}\n")
-        os.replace(tmp_path, path)
-    finally:
-        tmp_path.unlink(missing_ok=True)
+    """Write ``arrays`` to ``path`` atomically, with its ``.sha256`` sidecar written first: a crash
+    between the two writes leaves a sidecar that no file on disk matches, which the next load names."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **{key: arrays[key] for key in ARRAY_KEYS})  # type: ignore[arg-type]
+    payload = buffer.getvalue()
+    write_text_atomic(_checksum_sidecar(path), f"{hashlib.sha256(payload).hexdigest()}  {path.name}\n")
+    write_atomic(path, lambda handle: handle.write(payload))
 
 
 def read_dataset_npz(name: str, path: Path) -> ImageDataset:

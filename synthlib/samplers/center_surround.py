@@ -46,7 +46,6 @@ Wiesel & Hubel 1966).
 
 from __future__ import annotations
 
-import inspect
 import math
 from typing import Literal
 
@@ -201,10 +200,7 @@ def _full_params(preset: str | None, params: dict) -> dict:
     """The sampler's keyword defaults, overridden by the preset, overridden by ``params``."""
     from synthlib.samplers.registry import resolve_params
 
-    defaults = {
-        key: p.default for key, p in inspect.signature(center_surround).parameters.items() if p.kind is p.KEYWORD_ONLY
-    }
-    return {**defaults, **resolve_params("center_surround", preset, **params)}
+    return resolve_params("center_surround", preset, with_defaults=True, **params)
 
 
 def preset_profile(size: int, preset: str | None = None, **params) -> torch.Tensor:

@@ -18,6 +18,7 @@ code did"); explicit keyword arguments override a preset's values.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,15 +73,23 @@ def get_sampler(name: str) -> SamplerInfo:
         raise ValueError(f"unknown sampler {name!r}; valid samplers are: {', '.join(sampler_names())}") from None
 
 
-def resolve_params(name: str, preset: str | None = None, **params: Any) -> dict[str, Any]:
-    """The keyword arguments a sampler gets: the preset's values, overridden by ``params``."""
+def sampler_defaults(name: str) -> dict[str, Any]:
+    """The keyword-only parameters of sampler ``name`` with their default values."""
+    parameters = inspect.signature(get_sampler(name).fn).parameters.values()
+    return {p.name: p.default for p in parameters if p.kind is p.KEYWORD_ONLY and p.default is not p.empty}
+
+
+def resolve_params(
+    name: str, preset: str | None = None, *, with_defaults: bool = False, **params: Any
+) -> dict[str, Any]:
+    """The keyword arguments a sampler gets: the preset's values, overridden by ``params``; with
+    ``with_defaults``, on top of the function's own defaults (every parameter it will use)."""
     info = get_sampler(name)
-    if preset is None:
-        return dict(params)
-    if preset not in info.presets:
+    if preset is not None and preset not in info.presets:
         valid = ", ".join(sorted(info.presets)) or "(none)"
         raise ValueError(f"sampler {name!r} has no preset {preset!r}; valid presets are: {valid}")
-    return {**info.presets[preset], **params}
+    chosen = {**(info.presets[preset] if preset is not None else {}), **params}
+    return {**sampler_defaults(name), **chosen} if with_defaults else chosen
 
 
 def _check_sizes(out_channels: int, in_channels: int, size: int) -> None:
@@ -107,7 +116,7 @@ def sample_kernels(
     if generator.device.type != "cpu":
         raise ValueError("samplers draw on the CPU: pass a CPU torch.Generator and move the weights after")
     out_channels, in_channels, size = int(out_channels), int(in_channels), int(size)
-    kwargs = resolve_params(name, preset, **params)
+    kwargs = resolve_params(name, preset, with_defaults=True, **params)
     weights = get_sampler(name).fn(out_channels, in_channels, size, generator, **kwargs)
     expected = (out_channels, in_channels, size, size)
     if tuple(weights.shape) != expected:

@@ -23,10 +23,12 @@ gather a ``(K, B, D)`` minibatch each and go through ``torch.bmm``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
+from torch.optim.adam import adam
+from torch.optim.sgd import sgd
 
 from synthlib.models import ClassifierHead
 from synthlib.training import TrainConfig
@@ -39,17 +41,15 @@ HeadCallback = Callable[[int, int, ClassifierHead], None]
 
 
 @dataclass
-class HeadGroup:
-    """Heads trained in one batched loop, in the order of their stacked parameters.
+class HeadBlock:
+    """Heads of one schedule group whose parameters are stacked together ``(K_block, ...)``.
 
-    ``members[i]`` is the call index of stacked head i; ``shared`` lists ``(start, stop)`` ranges of heads
-    that draw identical minibatches (one gather, one matmul each); heads from ``singles_start`` on draw
-    their own.
+    ``shared``: the heads draw identical minibatches (one gather, one matmul); otherwise each head
+    gathers its own and they go through ``torch.bmm``.
     """
 
     members: list[int]
-    shared: list[tuple[int, int]]
-    singles_start: int
+    shared: bool
 
 
 def schedule_groups(configs: Sequence[TrainConfig]) -> list[list[int]]:
@@ -60,35 +60,28 @@ def schedule_groups(configs: Sequence[TrainConfig]) -> list[list[int]]:
     return list(groups.values())
 
 
-def draw_classes(
+def draw_blocks(
     members: Sequence[int],
     features: Sequence[torch.Tensor],
     configs: Sequence[TrainConfig],
     generators: Sequence[torch.Generator],
-) -> HeadGroup:
-    """Order a schedule group so heads that will draw identical minibatches are adjacent.
-
-    Within a schedule group the draws are a function of the generator's state and ``hflip`` only, so
-    heads with the same feature tensor, ``hflip`` and generator state see identical minibatches throughout.
+) -> list[HeadBlock]:
+    """Split a schedule group into blocks of heads that will draw identical minibatches, and one block of
+    the others. Within a schedule group the draws are a function of the generator's state and ``hflip``
+    only, so heads with the same feature tensor, ``hflip`` and generator state see identical minibatches.
     """
     classes: dict[tuple[int, bool, bytes], list[int]] = {}
     for k in members:
         state = generators[k].get_state().numpy().tobytes()
         classes.setdefault((id(features[k]), configs[k].hflip, state), []).append(k)
-    shared_classes = [c for c in classes.values() if len(c) > 1]
-    ordered: list[int] = []
-    shared: list[tuple[int, int]] = []
-    for c in shared_classes:
-        shared.append((len(ordered), len(ordered) + len(c)))
-        ordered.extend(c)
-    singles_start = len(ordered)
-    ordered.extend(c[0] for c in classes.values() if len(c) == 1)
-    return HeadGroup(ordered, shared, singles_start)
+    blocks = [HeadBlock(c, shared=True) for c in classes.values() if len(c) > 1]
+    singles = [c[0] for c in classes.values() if len(c) == 1]
+    return blocks + ([HeadBlock(singles, shared=False)] if singles else [])
 
 
 def feature_table(
     members: Sequence[int], features: Sequence[torch.Tensor], configs: Sequence[TrainConfig]
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, dict[int, int], dict[int, int]]:
     """Flattened distinct feature tensors (and their left-right flips where a head flips), stacked ``(S, N, D)``,
     with each member's row of plain and of flipped features (flipping the maps is a permutation: exact)."""
     rows: dict[tuple[int, bool], int] = {}
@@ -100,102 +93,135 @@ def feature_table(
                 rows[key] = len(tables)
                 maps = features[k].flip(-1) if flipped else features[k]
                 tables.append(maps.flatten(1))
-    plain = torch.tensor([rows[(id(features[k]), False)] for k in members])
-    flips = torch.tensor([rows.get((id(features[k]), True), -1) for k in members])
+    plain = {k: rows[(id(features[k]), False)] for k in members}
+    flips = {k: rows.get((id(features[k]), True), -1) for k in members}
     return torch.stack(tables), plain, flips
 
 
-def draw_epoch(generator: torch.Generator, n: int, config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+def draw_epoch(generator: torch.Generator, n: int, config: TrainConfig) -> tuple[torch.Tensor, list[bool]]:
     """One epoch's minibatch order and per-minibatch flips, drawn exactly as ``training.fit`` draws them."""
     order = torch.randperm(n, generator=generator)
     n_steps = -(-n // config.batch_size)
-    flips = [config.hflip and bool(torch.rand((), generator=generator) < 0.5) for _ in range(n_steps)]
-    return order, torch.tensor(flips, dtype=torch.bool)
+    return order, [config.hflip and bool(torch.rand((), generator=generator) < 0.5) for _ in range(n_steps)]
 
 
-def stack_parameters(heads: Sequence[ClassifierHead]) -> tuple[list[torch.Tensor], list[list[bool]]]:
-    """Each parameter of the heads stacked along a new first axis (a leaf that needs a gradient when any
-    head trains it), and for each parameter which heads train it (``requires_grad``)."""
+def stack_parameters(heads: Sequence[ClassifierHead]) -> list[torch.Tensor]:
+    """Each parameter of the heads stacked along a new first axis: a leaf that needs a gradient when any
+    head trains it (``requires_grad``)."""
     per_head = [list(head.parameters()) for head in heads]
-    stacked, trains = [], []
-    for i in range(len(per_head[0])):
-        trains.append([params[i].requires_grad for params in per_head])
-        stacked.append(torch.stack([params[i].detach() for params in per_head]).requires_grad_(any(trains[-1])))
-    return stacked, trains
+    return [
+        torch.stack([params[i].detach() for params in per_head]).requires_grad_(
+            any(p[i].requires_grad for p in per_head)
+        )
+        for i in range(len(per_head[0]))
+    ]
 
 
-def write_back(stacked: Sequence[torch.Tensor], heads: Sequence[ClassifierHead]) -> None:
-    """Copy stacked parameters into the heads; parameters that do not train are left untouched."""
+def write_back(stacked: Sequence[torch.Tensor], index: int, head: ClassifierHead) -> None:
+    """Copy head ``index`` of the stacked parameters into ``head``; parameters that do not train stay untouched."""
     with torch.no_grad():
-        for i, head in enumerate(heads):
-            for param, values in zip(head.parameters(), stacked):
-                if param.requires_grad:
-                    param.copy_(values[i])
+        for param, values in zip(head.parameters(), stacked):
+            if param.requires_grad:
+                param.copy_(values[index])
 
 
-def batched_logits(
-    params: Sequence[torch.Tensor], table: torch.Tensor, rows: list[int], batches: torch.Tensor, group: HeadGroup
+def block_logits(
+    params: Sequence[torch.Tensor], table: torch.Tensor, rows: list[int], batches: torch.Tensor, shared: bool
 ) -> torch.Tensor:
-    """Logits ``(K, B, classes)`` of the stacked heads for minibatch indices ``batches`` ``(K, B)`` into
+    """Logits ``(K, B, classes)`` of a block's stacked heads for minibatch indices ``batches`` ``(K, B)`` into
     rows ``rows`` (one per head) of the feature table."""
     weight1, bias1, weight2, bias2 = params
     n_heads, hidden_units, width = weight1.shape
-    parts = []
-    for start, stop in group.shared:  # one gather, one matmul with the concatenated first-layer weights
-        inputs = table[rows[start]].index_select(0, batches[start])  # rows are ints: a view, no copy
-        hidden = torch.addmm(bias1[start:stop].reshape(-1), inputs, weight1[start:stop].reshape(-1, width).t())
-        parts.append(hidden.view(len(inputs), stop - start, hidden_units).transpose(0, 1))
-    if group.singles_start < n_heads:
-        start = group.singles_start
-        singles_rows = torch.tensor(rows[start:], device=table.device)
-        inputs = table[singles_rows[:, None], batches[start:]]  # (K_singles, B, D)
-        parts.append(torch.baddbmm(bias1[start:, None, :], inputs, weight1[start:].transpose(1, 2)))
-    hidden = F.relu(torch.cat(parts) if len(parts) > 1 else parts[0])
-    return torch.baddbmm(bias2[:, None, :], hidden, weight2.transpose(1, 2))
-
-
-def per_head(values: Sequence[float], like: torch.Tensor) -> torch.Tensor:
-    """``values`` (one per head) shaped to broadcast over a stacked parameter ``like`` ``(K, ...)``."""
-    return torch.tensor(values, dtype=like.dtype, device=like.device).view(-1, *[1] * (like.ndim - 1))
-
-
-@torch.no_grad()
-def sgd_step(
-    param: torch.Tensor,
-    grad: torch.Tensor,
-    momentum_buffer: torch.Tensor | None,
-    lr: torch.Tensor,
-    weight_decay: torch.Tensor,
-    momentum: torch.Tensor,
-) -> torch.Tensor:
-    """torch.optim.SGD's update (dampening 0, not Nesterov) with per-head tensors; returns the buffer."""
-    grad = grad + weight_decay * param
-    if momentum_buffer is None:
-        momentum_buffer = grad.clone()
+    if shared:  # one gather, one matmul with the concatenated first-layer weights
+        inputs = table[rows[0]].index_select(0, batches[0])  # an int row: a view of the table, no copy
+        hidden = torch.addmm(bias1.reshape(-1), inputs, weight1.reshape(-1, width).t())
+        hidden = hidden.view(len(inputs), n_heads, hidden_units).transpose(0, 1)
     else:
-        momentum_buffer.mul_(momentum).add_(grad)
-    param.sub_(lr * momentum_buffer)
-    return momentum_buffer
+        inputs = table[torch.tensor(rows, device=table.device)[:, None], batches]  # (K, B, D)
+        hidden = torch.baddbmm(bias1[:, None, :], inputs, weight1.transpose(1, 2))
+    return torch.baddbmm(bias2[:, None, :], F.relu(hidden), weight2.transpose(1, 2))
+
+
+@dataclass
+class HeadOptimizerState:
+    """One head's trained parameters (views of the stacked ones) and their optimiser state, as
+    ``torch.optim.Adam`` / ``SGD`` keep it."""
+
+    indices: list[int]  # which of the stacked parameters this head trains
+    params: list[torch.Tensor]
+    exp_avgs: list[torch.Tensor] = field(default_factory=list)
+    exp_avg_sqs: list[torch.Tensor] = field(default_factory=list)
+    steps: list[torch.Tensor] = field(default_factory=list)
+    momentum_buffers: list[torch.Tensor | None] = field(default_factory=list)
+
+
+def optimizer_state(
+    stacked: Sequence[torch.Tensor], index: int, head: ClassifierHead, optimizer: str
+) -> HeadOptimizerState:
+    """Fresh optimiser state of head ``index`` of the stacked parameters, for the parameters ``head`` trains."""
+    indices = [i for i, param in enumerate(head.parameters()) if param.requires_grad]
+    params = [stacked[i][index] for i in indices]
+    if optimizer != "adam":
+        return HeadOptimizerState(indices, params, momentum_buffers=[None for _ in params])
+    return HeadOptimizerState(
+        indices,
+        params,
+        exp_avgs=[torch.zeros_like(p) for p in params],
+        exp_avg_sqs=[torch.zeros_like(p) for p in params],
+        steps=[torch.zeros((), dtype=torch.float32, device=p.device) for p in params],  # as fused Adam keeps it
+    )
 
 
 @torch.no_grad()
-def adam_step(
-    param: torch.Tensor,
-    grad: torch.Tensor,
-    exp_avg: torch.Tensor,
-    exp_avg_sq: torch.Tensor,
-    step: int,
-    lr: torch.Tensor,
-    weight_decay: torch.Tensor,
+def optimizer_steps(
+    states: Sequence[HeadOptimizerState],
+    grads: Sequence[Sequence[torch.Tensor]],
+    configs: Sequence[TrainConfig],
+    lrs: Sequence[float],
 ) -> None:
-    """torch.optim.Adam's update (weight decay added to the gradient, default betas and eps) with
-    per-head learning rate and weight decay; ``step`` counts from 1."""
-    beta1, beta2 = ADAM_BETAS
-    grad = grad + weight_decay * param
-    exp_avg.lerp_(grad, 1 - beta1)
-    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-    denom = (exp_avg_sq.sqrt() / (1 - beta2**step) ** 0.5).add_(ADAM_EPS)
-    param.sub_((lr / (1 - beta1**step)) * exp_avg / denom)
+    """One step of each head's optimiser, as ``training.make_optimizer`` makes it, through the same
+    functional updates of ``torch.optim`` (fused Adam; SGD's default), one call per distinct setting.
+    Each head's tensors are views of the stacked parameters, small enough to stay in cache during the update."""
+    calls: dict[tuple[float, float, float], list[int]] = {}
+    for j, (config, lr) in enumerate(zip(configs, lrs)):
+        calls.setdefault((lr, config.weight_decay, config.momentum), []).append(j)
+    uses_adam = configs[0].optimizer == "adam"
+    for (lr, weight_decay, momentum), heads in calls.items():
+        params = [p for j in heads for p in states[j].params]
+        head_grads = [g for j in heads for g in grads[j]]
+        if uses_adam:
+            adam(
+                params,
+                head_grads,
+                [t for j in heads for t in states[j].exp_avgs],
+                [t for j in heads for t in states[j].exp_avg_sqs],
+                [],
+                [t for j in heads for t in states[j].steps],
+                fused=True,
+                amsgrad=False,
+                beta1=ADAM_BETAS[0],
+                beta2=ADAM_BETAS[1],
+                lr=lr,
+                weight_decay=weight_decay,
+                eps=ADAM_EPS,
+                maximize=False,
+            )
+        else:
+            buffers = [b for j in heads for b in states[j].momentum_buffers]
+            sgd(
+                params,
+                head_grads,
+                buffers,
+                weight_decay=weight_decay,
+                momentum=momentum,
+                lr=lr,
+                dampening=0.0,
+                nesterov=False,
+                maximize=False,
+            )
+            for j in heads:  # sgd fills new momentum buffers into the list it was given
+                count = len(states[j].params)
+                states[j].momentum_buffers, buffers = buffers[:count], buffers[count:]
 
 
 def fit_group(
@@ -204,49 +230,52 @@ def fit_group(
     labels: torch.Tensor,
     configs: Sequence[TrainConfig],
     generators: Sequence[torch.Generator],
-    group: HeadGroup,
+    blocks: Sequence[HeadBlock],
     checkpoints: set[int],
     on_checkpoint: HeadCallback | None,
 ) -> None:
     """Train the heads of one schedule group together (see the module docstring)."""
-    members = group.members
-    group_heads = [heads[k] for k in members]
+    members = [k for block in blocks for k in block.members]
+    config = configs[members[0]]  # batch size, optimiser and epochs are the group's
+    stacked = [stack_parameters([heads[k] for k in block.members]) for block in blocks]
+    head_positions = [(params, j) for block, params in zip(blocks, stacked) for j in range(len(block.members))]
+    states = [optimizer_state(params, j, heads[k], config.optimizer) for (params, j), k in zip(head_positions, members)]
     group_configs = [configs[k] for k in members]
-    config = group_configs[0]  # batch size, optimiser and epochs are the group's
-    params, trains = stack_parameters(group_heads)
+    leaves = [param for params in stacked for param in params if param.requires_grad]
     table, plain_rows, flip_rows = feature_table(members, features, configs)
-    device = table.device
-    trained = [i for i, param in enumerate(params) if param.requires_grad]
-    weight_decays = {i: per_head([c.weight_decay for c in group_configs], params[i]) for i in trained}
-    momenta = {i: per_head([c.momentum for c in group_configs], params[i]) for i in trained}
-    state: dict[int, list[torch.Tensor]] = {}
-    n, step = len(labels), 0
-    for head in group_heads:
-        head.train()
+    n = len(labels)
+    for k in members:
+        heads[k].train()
     for epoch in range(1, config.epochs + 1):
-        factors = [c.learning_rate * c.lr_factor(epoch) for c in group_configs]
-        lrs = {i: per_head([f if t else 0.0 for f, t in zip(factors, trains[i])], params[i]) for i in trained}
-        draws = [draw_epoch(generators[k], n, configs[k]) for k in members]
-        orders = torch.stack([order for order, _ in draws]).to(device)
-        step_rows = torch.where(torch.stack([flips for _, flips in draws]), flip_rows[:, None], plain_rows[:, None])
+        lrs = [c.learning_rate * c.lr_factor(epoch) for c in group_configs]
+        draws = {k: draw_epoch(generators[k], n, configs[k]) for k in members}
+        orders = [torch.stack([draws[k][0] for k in block.members]).to(table.device) for block in blocks]
         for index, start in enumerate(range(0, n, config.batch_size)):
-            batches = orders[:, start : start + config.batch_size]
-            logits = batched_logits(params, table, step_rows[:, index].tolist(), batches, group)
-            losses = F.cross_entropy(logits.flatten(0, 1), labels[batches].flatten(), reduction="none")
-            grads = torch.autograd.grad(losses.view(len(members), -1).mean(dim=1).sum(), [params[i] for i in trained])
-            step += 1
-            for i, grad in zip(trained, grads):
-                if config.optimizer == "adam":
-                    buffers = state.setdefault(i, [torch.zeros_like(grad), torch.zeros_like(grad)])
-                    adam_step(params[i], grad, buffers[0], buffers[1], step, lrs[i], weight_decays[i])
-                else:
-                    previous = state[i][0] if i in state else None
-                    state[i] = [sgd_step(params[i], grad, previous, lrs[i], weight_decays[i], momenta[i])]
+            block_losses = []
+            for block, params, order in zip(blocks, stacked, orders):
+                batches = order[:, start : start + config.batch_size]
+                rows = [flip_rows[k] if draws[k][1][index] else plain_rows[k] for k in block.members]
+                logits = block_logits(params, table, rows, batches, block.shared)
+                losses = F.cross_entropy(logits.flatten(0, 1), labels[batches].flatten(), reduction="none")
+                block_losses.append(losses.view(len(block.members), -1).mean(dim=1).sum())
+            total_loss = torch.stack(block_losses).sum()
+            # contiguous like the parameters: fused Adam walks the gradient's memory in the parameter's order
+            leaf_grads = {
+                id(leaf): grad.contiguous() for leaf, grad in zip(leaves, torch.autograd.grad(total_loss, leaves))
+            }
+            head_grads = [
+                [leaf_grads[id(params[i])][j] for i in states[h].indices]
+                for h, (params, j) in enumerate(head_positions)
+            ]
+            optimizer_steps(states, head_grads, group_configs, lrs)
         if epoch in checkpoints and on_checkpoint is not None:
-            write_back(params, group_heads)
-            for k, head in zip(members, group_heads):
-                on_checkpoint(epoch, k, head)
-    write_back(params, group_heads)
+            for block, params in zip(blocks, stacked):
+                for j, k in enumerate(block.members):
+                    write_back(params, j, heads[k])
+                    on_checkpoint(epoch, k, heads[k])
+    for block, params in zip(blocks, stacked):
+        for j, k in enumerate(block.members):
+            write_back(params, j, heads[k])
 
 
 def check_inputs(
@@ -290,6 +319,6 @@ def fit_heads(
     check_inputs(heads, features, labels, configs, generators)
     checkpoints = set(checkpoint_epochs)
     for members in schedule_groups(configs):
-        group = draw_classes(members, features, configs, generators)
-        fit_group(heads, features, labels, configs, generators, group, checkpoints, on_checkpoint)
+        blocks = draw_blocks(members, features, configs, generators)
+        fit_group(heads, features, labels, configs, generators, blocks, checkpoints, on_checkpoint)
     return list(heads)

@@ -7,17 +7,18 @@ of them per minibatch.
 
 Why this is exact: the batched loss is the *sum* of the K heads' own mean cross-entropies, and head k's
 parameters enter only its own term, so the gradient with respect to head k's slice is exactly the gradient
-of its own loss, as in ``training.fit``. The optimiser updates are elementwise, with head k's own learning
-rate, weight decay, momentum and schedule. Each head's generator is consumed exactly as ``fit`` consumes it
-(per epoch ``torch.randperm(n)``, then per minibatch ``torch.rand(())`` when ``hflip``), so each head sees
-the same minibatches and flips, and the generators end in the same state. Results agree with one-by-one
-``fit`` to floating-point rounding (a batched matmul sums in a different order).
+of its own loss, as in ``training.fit``. The optimiser updates are elementwise: ``torch.optim``'s own
+functional Adam (fused, as ``training.make_optimizer`` makes it) and SGD, applied to views of each head's
+slices with its own learning rate, weight decay, momentum and schedule. Each head's generator is consumed
+exactly as ``fit`` consumes it (per epoch ``torch.randperm(n)``, then per minibatch ``torch.rand(())`` when
+``hflip``), so each head sees the same minibatches and flips, and the generators end in the same state.
+Results agree with one-by-one ``fit`` to floating-point rounding (a batched matmul sums in another order).
 
 Heads are trained in groups sharing (batch size, optimiser, epochs), which fix the step sequence. Within a
 group, heads that will draw identical minibatches (the same feature tensor, the same ``hflip`` and generators
 in the same state, e.g. the settings of one grid for one seed and sampler) share one gathered minibatch and
 one matmul with their concatenated first-layer weights (this matters for 16,384-wide features); other heads
-gather a ``(K, B, D)`` minibatch each and go through ``torch.bmm``.
+gather a ``(K, B, D)`` minibatch each and go through ``torch.bmm``. Groups are trained one after another.
 """
 
 from __future__ import annotations
@@ -291,6 +292,8 @@ def check_inputs(
             f"need one feature tensor, config and generator per head, got {len(heads)} heads, "
             f"{len(features)} feature tensors, {len(configs)} configs and {len(generators)} generators"
         )
+    if len({id(head) for head in heads}) < len(heads):
+        raise ValueError("each run needs a head of its own (copy a shared initial head)")
     if len({id(g) for g in generators}) < len(generators):
         raise ValueError("each head needs a generator of its own (fit would draw from a shared one in sequence)")
     for k, maps in enumerate(features):

@@ -1,0 +1,158 @@
+"""Batched head training (``heads.fit_heads``) against one-by-one ``training.fit`` on the study's real
+shapes: 380 training images, 10 classes, paper features (64 x 4 x 4 = 1024 wide) and the authors' code's
+features (64 x 16 x 16 = 16,384 wide). A few epochs keep the tests fast."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+
+import pytest
+import torch
+
+from synthlib.heads import fit_heads
+from synthlib.models import ClassifierHead, init_
+from synthlib.training import TrainConfig, accuracy, fit
+
+N_IMAGES, N_CLASSES, HIDDEN = 380, 10, 64
+PAPER_MAPS = (64, 4, 4)
+AUTHORS_MAPS = (64, 16, 16)
+AUTHORS_SCHEDULE = ((1, 1.0), (2, 0.3), (3, 0.1))  # the authors' step schedule, compressed to 3 epochs
+# Float tolerances: a batched matmul sums in another order than one head's, and a few epochs of training
+# amplify rounding a little; a real difference (another minibatch, learning rate or flip) is far larger.
+TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
+
+
+def random_features(shape: tuple[int, int, int], seed: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn((N_IMAGES, *shape), generator=generator).relu()
+
+
+def random_labels(seed: int = 99) -> torch.Tensor:
+    return torch.randint(N_CLASSES, (N_IMAGES,), generator=torch.Generator().manual_seed(seed))
+
+
+def make_head(shape: tuple[int, int, int], seed: int, train_biases: bool = True) -> ClassifierHead:
+    head = init_(ClassifierHead(shape[0] * shape[1] * shape[2], HIDDEN, N_CLASSES), torch.Generator().manual_seed(seed))
+    if not train_biases:
+        with torch.no_grad():
+            for name, param in head.named_parameters():
+                if name.endswith("bias"):
+                    param.zero_()
+                    param.requires_grad_(False)
+    return head
+
+
+def order_generator(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(1000 + seed)
+
+
+def compare_with_fit(
+    heads: list[ClassifierHead],
+    features: list[torch.Tensor],
+    configs: list[TrainConfig],
+    generator_seeds: list[int],
+    labels: torch.Tensor,
+) -> tuple[list[ClassifierHead], list[ClassifierHead]]:
+    """Train copies of ``heads`` one by one with ``fit`` and all together with ``fit_heads``; assert equal
+    parameters, accuracies and generator states afterwards; return (one by one, batched)."""
+    alone = [copy.deepcopy(h) for h in heads]
+    batched = [copy.deepcopy(h) for h in heads]
+    alone_generators = [order_generator(s) for s in generator_seeds]
+    batched_generators = [order_generator(s) for s in generator_seeds]
+    for head, maps, config, generator in zip(alone, features, configs, alone_generators):
+        fit(head, maps, labels, config, generator)
+    fit_heads(batched, features, labels, configs, batched_generators)
+    for k, (one, many) in enumerate(zip(alone, batched)):
+        for (name, expected), actual in zip(one.named_parameters(), many.parameters()):
+            label = f"head {k} {name}"
+            torch.testing.assert_close(actual, expected, **TOLERANCE, msg=lambda m, label=label: f"{label}: {m}")
+            assert actual.requires_grad == expected.requires_grad
+        # equal predictions, but for at most one image whose two best logits tie within rounding
+        assert abs(accuracy(many, features[k], labels) - accuracy(one, features[k], labels)) <= 1 / len(labels)
+        assert torch.equal(batched_generators[k].get_state(), alone_generators[k].get_state())
+    return alone, batched
+
+
+def test_adam_heads_with_shared_features_match_fit():
+    """(a) Adam, three settings of one run (same features, same generator state), paper shapes."""
+    features = random_features(PAPER_MAPS, 0)
+    base = TrainConfig(optimizer="adam", epochs=3, batch_size=64)
+    configs = [
+        replace(base, learning_rate=1e-3),
+        replace(base, learning_rate=3e-3, weight_decay=1e-3),
+        replace(base, learning_rate=1e-4, weight_decay=1e-2),
+    ]
+    heads = [make_head(PAPER_MAPS, 0)] * 3
+    alone, batched = compare_with_fit(heads, [features] * 3, configs, [0, 0, 0], random_labels())
+    assert not torch.equal(alone[0][1].weight, alone[1][1].weight)  # the settings do train differently
+
+
+def test_sgd_schedule_flips_and_frozen_biases_match_fit():
+    """(b) The authors' recipe: SGD with momentum, step schedule, per-minibatch flips, frozen zero
+    biases; four heads with batch sizes 50 and 100, 16,384-wide features."""
+    features = random_features(AUTHORS_MAPS, 1)
+    base = TrainConfig(
+        optimizer="sgd", epochs=3, momentum=0.9, lr_schedule=AUTHORS_SCHEDULE, train_biases=False, hflip=True
+    )
+    configs = [
+        replace(base, learning_rate=0.1, batch_size=50, weight_decay=1e-3),
+        replace(base, learning_rate=0.01, batch_size=50, weight_decay=1e-4),
+        replace(base, learning_rate=0.1, batch_size=100, weight_decay=1e-2),
+        replace(base, learning_rate=0.03, batch_size=100, weight_decay=1e-3),
+    ]
+    heads = [make_head(AUTHORS_MAPS, 1, train_biases=False)] * 4
+    alone, batched = compare_with_fit(heads, [features] * 4, configs, [1] * 4, random_labels())
+    for head in batched:
+        assert not head[1].bias.any() and not head[3].bias.any()
+        assert not head[1].bias.requires_grad
+
+
+def test_heads_with_different_features_and_generators_match_fit():
+    """(c) Heads with their own features, initial weights and generators (bmm path), mixed with a
+    pair that shares them (matmul path), and a mix of optimisers, flips and epochs."""
+    maps = [random_features(PAPER_MAPS, seed) for seed in (2, 3, 4)]
+    adam = TrainConfig(optimizer="adam", epochs=2, batch_size=64, learning_rate=3e-3)
+    sgd = TrainConfig(optimizer="sgd", epochs=3, batch_size=50, learning_rate=0.05, hflip=True)
+    features = [maps[0], maps[1], maps[2], maps[0], maps[0], maps[1]]
+    configs = [adam, adam, adam, replace(adam, weight_decay=1e-2), sgd, sgd]
+    seeds = [2, 3, 4, 2, 5, 6]
+    heads = [make_head(PAPER_MAPS, s) for s in seeds]
+    compare_with_fit(heads, features, configs, seeds, random_labels())
+
+
+def test_fit_heads_is_deterministic_and_reports_checkpoints():
+    features = random_features(PAPER_MAPS, 7)
+    labels = random_labels()
+    configs = [TrainConfig(epochs=3, hflip=True, learning_rate=lr) for lr in (1e-3, 3e-3)]
+    results, scores = [], []
+    for _ in range(2):
+        heads = [make_head(PAPER_MAPS, 7) for _ in configs]
+        seen: dict[tuple[int, int], float] = {}
+
+        def score(epoch: int, k: int, head: ClassifierHead, seen: dict = seen) -> None:
+            seen[(epoch, k)] = accuracy(head, features, labels)
+
+        fit_heads(
+            heads,
+            [features, features],
+            labels,
+            configs,
+            [order_generator(7), order_generator(7)],
+            checkpoint_epochs=(1, 3),
+            on_checkpoint=score,
+        )
+        results.append([torch.cat([p.flatten() for p in h.parameters()]) for h in heads])
+        scores.append(seen)
+    for first, second in zip(*results):
+        assert torch.equal(first, second)
+    assert scores[0] == scores[1]
+    assert sorted(scores[0]) == [(1, 0), (1, 1), (3, 0), (3, 1)]
+
+
+def test_fit_heads_rejects_a_shared_generator():
+    features = random_features(PAPER_MAPS, 8)
+    generator = order_generator(8)
+    heads = [make_head(PAPER_MAPS, 8) for _ in range(2)]
+    with pytest.raises(ValueError, match="generator of its own"):
+        fit_heads(heads, [features] * 2, random_labels(), [TrainConfig(epochs=1)] * 2, [generator, generator])

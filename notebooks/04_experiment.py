@@ -98,7 +98,9 @@ setup = get_protocol(protocol) if protocol else default_protocol()
 setup = setup.with_overrides(seeds, per_class, val_per_class)
 data = load_dataset(dataset, data_root)
 print(f"protocol {setup.name}: {setup.title}")
-print(f"{dataset}: {len(data.x_test)} test images; seeds {list(setup.seeds)}; device {describe_device(resolve_device(device))}")
+print(
+    f"{dataset}: {len(data.x_test)} test images; seeds {list(setup.seeds)}; device {describe_device(resolve_device(device))}"
+)
 
 # %%
 outcome = setup.run(data, results_dir, setup.seeds, methods, baselines, settings_limit, device, cache_dir)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from synthlib.columns import Method
 from synthlib.data import ImageDataset, few_shot_split
 from synthlib.engine import Job, PlannedRun, RunContext, RunResult, full_config
 from synthlib.features import FrozenFeatures, ensure_test_features, frozen_features
+from synthlib.heads import fit_heads
 from synthlib.models import ArchitectureConfig, PaperCNN, init_
 from synthlib.preprocess import (
     AUTHORS_CODE_DEFAULT_STEPS,
@@ -292,6 +293,53 @@ def train_and_score(
     return TrainedRun(model, val_scores, features, timing)
 
 
+def train_frozen_together(
+    configs: Sequence[RunConfig],
+    split: SplitTensors,
+    device: torch.device,
+    checkpoint_epochs: Sequence[int] = (),
+    features: FrozenFeatures | None = None,
+) -> list[TrainedRun]:
+    """``train_and_score`` for frozen runs that share their kernels and split (the settings of one
+    (seed, method, input normalisation)), with every head trained at once (``heads.fit_heads``: the
+    same result as one by one, to floating-point rounding). The features are computed once; each
+    run's ``timing`` holds its share of the group's seconds."""
+    if any(c.method.regime != "frozen" for c in configs):
+        raise ValueError("train_frozen_together trains frozen runs only")
+    in_channels, image_size = split.x_train.shape[1], split.x_train.shape[2]
+    models = [build_model(c, in_channels, image_size, device) for c in configs]
+    kernels = models[0].conv_weight
+    if any(not torch.equal(m.conv_weight, kernels) for m in models[1:]):
+        raise ValueError("train_frozen_together needs runs with the same kernels (one seed and method)")
+    timing = {"features_s": 0.0}
+    if features is None:
+        started = time.perf_counter()
+        standardize = configs[0].options.feature_norm == "standardize"
+        features = frozen_features(kernels, configs[0].arch, split.x_train, split.x_val, standardize)
+        timing["features_s"] = time.perf_counter() - started
+    scores: list[dict[int, float]] = [{} for _ in configs]
+    wanted = [set(checkpoint_epochs) | {c.train.epochs} for c in configs]
+
+    def score(epoch: int, k: int, head: torch.nn.Module) -> None:
+        if epoch in wanted[k]:
+            scores[k][epoch] = accuracy(head, features.val, split.y_val) if len(split.y_val) else float("nan")
+
+    generators = [make_generator(c.seed, c.dataset, "order", c.method.name) for c in configs]
+    started = time.perf_counter()
+    fit_heads(
+        [m.head for m in models],
+        [features.train] * len(configs),
+        split.y_train,
+        [c.train for c in configs],
+        generators,
+        sorted(set().union(*wanted)),
+        score,
+    )
+    timing["fit_s"] = time.perf_counter() - started
+    share = {key: seconds / len(configs) for key, seconds in timing.items()}
+    return [TrainedRun(model, scores[k], features, dict(share)) for k, model in enumerate(models)]
+
+
 def score_test_set(run: TrainedRun, config: RunConfig, split: SplitTensors) -> tuple[float, dict[str, float]]:
     """Accuracy on the full test set, and the seconds spent on test features and on classifying.
 
@@ -314,13 +362,21 @@ def score_test_set(run: TrainedRun, config: RunConfig, split: SplitTensors) -> t
 
 
 def run_one(
-    config: RunConfig, split: SplitTensors, device: torch.device, features: FrozenFeatures | None = None
+    config: RunConfig,
+    split: SplitTensors,
+    device: torch.device,
+    features: FrozenFeatures | None = None,
+    trained: TrainedRun | None = None,
 ) -> tuple[RunResult, TrainedRun]:
-    """Train and test one run; return what it measured (with the seconds of each phase) and the trained run."""
+    """Train (unless ``trained`` is given) and test one run; return what it measured (with the seconds
+    of each phase) and the trained run."""
     started = time.perf_counter()
-    run = train_and_score(config, split, device, features=features)
+    run = trained or train_and_score(config, split, device, features=features)
     test_acc, test_timing = score_test_set(run, config, split)
-    timing = {**run.timing, **test_timing, "wall_time_s": time.perf_counter() - started}
+    elapsed = (
+        time.perf_counter() - started + (run.timing.get("features_s", 0.0) + run.timing["fit_s"] if trained else 0.0)
+    )
+    timing = {**run.timing, **test_timing, "wall_time_s": elapsed}
     result = RunResult(
         test_accuracy=test_acc,
         val_accuracy=run.val_scores[config.train.epochs],
@@ -372,16 +428,24 @@ class CnnJob(Job):
         return f"{first.protocol} {first.dataset} {first.method} seed={first.seed}"
 
     def run(self, pending: Sequence[PlannedRun], context: RunContext) -> Iterator[tuple[PlannedRun, RunResult]]:
-        features: dict[str, FrozenFeatures] = {}  # per input normalisation
+        """Frozen settings of one input normalisation train together (``train_frozen_together``); full
+        training runs one setting at a time."""
+        by_norm: dict[str, list[PlannedRun]] = {}
         for planned in pending:
-            config: RunConfig = planned.payload
-            split, split_s = run_split(config, context)
-            norm = config.train.input_norm
-            result, trained = run_one(config, split, context.device, features.get(norm))
-            if trained.features is not None:
-                features[norm] = trained.features
-            timing = {"split_s": split_s, **result.timing, "wall_time_s": result.timing["wall_time_s"] + split_s}
-            yield planned, RunResult(**{**result.__dict__, "timing": timing})
+            by_norm.setdefault(planned.payload.train.input_norm, []).append(planned)
+        for group in by_norm.values():
+            configs: list[RunConfig] = [planned.payload for planned in group]
+            split, split_s = run_split(configs[0], context)
+            together: list[TrainedRun | None] = [None] * len(group)
+            if configs[0].method.regime == "frozen" and len(group) > 1:
+                together = list(train_frozen_together(configs, split, context.device))
+            features = together[0].features if together[0] is not None else None
+            for planned, config, trained in zip(group, configs, together):
+                result, run = run_one(config, split, context.device, features, trained)
+                features = features or run.features
+                timing = {"split_s": split_s, **result.timing, "wall_time_s": result.timing["wall_time_s"] + split_s}
+                split_s = 0.0
+                yield planned, replace(result, timing=timing)
 
 
 def cnn_run(protocol: str, runs_dir: Path, config: RunConfig, setting: str) -> PlannedRun:
@@ -421,4 +485,5 @@ __all__ = [
     "setting_tag",
     "subset_seed",
     "train_and_score",
+    "train_frozen_together",
 ]

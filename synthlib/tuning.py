@@ -32,7 +32,7 @@ from synthlib.baselines import DEFAULT_CS
 from synthlib.columns import Baseline, Method
 from synthlib.data import ImageDataset
 from synthlib.device import resolve_device
-from synthlib.experiment import RunConfig, RunOptions, prepare_split, train_and_score
+from synthlib.experiment import RunConfig, RunOptions, prepare_split, train_and_score, train_frozen_together
 from synthlib.models import ArchitectureConfig
 from synthlib.records import RESULTS_VERSION, config_hash
 from synthlib.selection import best_by_mean
@@ -77,31 +77,37 @@ def grid_scores(
     if val_per_class < 1:
         raise ValueError(f"tuning needs a validation split: val_per_class must be >= 1, got {val_per_class}")
     resolved = resolve_device(device)
-    rows = []
+    settings = grid.settings()
+    scores: dict[tuple[int, int, int], dict[int, float]] = {}  # (seed, setting, method) -> epochs -> accuracy
     for seed in grid.seeds:
-        splits = {  # one split per normalisation, shared by all settings; the test set is not loaded
-            norm: prepare_split(data, per_class, val_per_class, seed, norm, resolved, include_test=False)
-            for norm in grid.input_norms
+        for norm in grid.input_norms:  # one split per normalisation; the test set is not loaded
+            split = prepare_split(data, per_class, val_per_class, seed, norm, resolved, include_test=False)
+            chosen = [i for i, setting in enumerate(settings) if setting.input_norm == norm]
+            for m, method in enumerate(methods):
+                configs = [
+                    RunConfig(data.name, method, seed, settings[i], per_class, val_per_class, arch, options)
+                    for i in chosen
+                ]
+                if method.regime == "frozen":  # every setting's head at once, on features computed once
+                    runs = train_frozen_together(configs, split, resolved, grid.epochs)
+                else:
+                    runs = [train_and_score(config, split, resolved, grid.epochs) for config in configs]
+                for i, run in zip(chosen, runs):
+                    scores[(seed, i, m)] = run.val_scores
+                log(f"tune {data.name} seed={seed} norm={norm} {method.name}: {len(chosen)} settings done")
+    rows = [
+        {
+            "method": method.name,
+            "regime": method.regime,
+            "seed": seed,
+            **asdict(replace(setting, epochs=epochs)),
+            "val_accuracy": scores[(seed, i, m)][epochs],
         }
-        for setting in grid.settings():
-            split = splits[setting.input_norm]
-            for method in methods:
-                config = RunConfig(data.name, method, seed, setting, per_class, val_per_class, arch, options)
-                scores = train_and_score(config, split, resolved, grid.epochs).val_scores
-                for epochs in grid.epochs:
-                    rows.append(
-                        {
-                            "method": method.name,
-                            "regime": method.regime,
-                            "seed": seed,
-                            **asdict(replace(setting, epochs=epochs)),
-                            "val_accuracy": scores[epochs],
-                        }
-                    )
-            log(
-                f"tune {data.name} seed={seed} norm={setting.input_norm} lr={setting.learning_rate:g} "
-                f"wd={setting.weight_decay:g}: done"
-            )
+        for seed in grid.seeds
+        for i, setting in enumerate(settings)
+        for m, method in enumerate(methods)
+        for epochs in grid.epochs
+    ]
     return pd.DataFrame(rows)
 
 

@@ -36,6 +36,7 @@ from synthlib.data.subsets import few_shot_split
 from synthlib.data.synthetic import N_CLASSES, SYNTHETIC_DATASETS, TEST_PER_CLASS, TRAIN_PER_CLASS
 from synthlib.device import resolve_device
 from synthlib.seeding import derive_seed, make_generator
+from tests.conftest import REPO_ROOT
 
 # --- helpers -----------------------------------------------------------------------------------------
 
@@ -89,26 +90,26 @@ def test_root_env_var_when_no_argument(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("env_value", [None, ""])
-def test_root_defaults_to_cwd_data(tmp_path, monkeypatch, env_value):
+def test_root_defaults_to_the_repository_data_folder(tmp_path, monkeypatch, env_value):
     if env_value is None:
         monkeypatch.delenv(DATA_ENV_VAR, raising=False)
     else:
         monkeypatch.setenv(DATA_ENV_VAR, env_value)
+    monkeypatch.chdir(tmp_path)  # wherever the caller runs: a notebook in notebooks/, a script at the top
+    assert data_root() == REPO_ROOT / "data"
+
+
+def test_root_is_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert data_root().resolve() == (tmp_path / "data").resolve()
+    monkeypatch.setenv(DATA_ENV_VAR, "relative/data")
+    assert data_root() == tmp_path / "relative" / "data"
 
 
-def test_load_uses_env_root_and_cwd_default(tmp_path, monkeypatch):
+def test_load_uses_the_env_root(tmp_path, monkeypatch):
     arrays = make_arrays(seed=1)
     write_dataset_npz(tmp_path / "env" / "toy.npz", arrays)
     monkeypatch.setenv(DATA_ENV_VAR, str(tmp_path / "env"))
     assert_arrays_equal(load_dataset("toy"), arrays)
-
-    other = make_arrays(seed=2)
-    write_dataset_npz(tmp_path / "cwd" / "data" / "toy.npz", other)
-    monkeypatch.delenv(DATA_ENV_VAR)
-    monkeypatch.chdir(tmp_path / "cwd")
-    assert_arrays_equal(load_dataset("toy"), other)
 
 
 # --- npz files: any name ---------------------------------------------------------------------------------

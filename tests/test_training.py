@@ -279,3 +279,33 @@ def test_run_loop_reuses_finished_records(data, tmp_path):
     second, failures, logs = study(data, [FROZEN[0]], tmp_path)
     assert failures == [] and "reused finished record" in logs[0]
     assert second[0].timing == first[0].timing  # read back, not recomputed
+
+
+@pytest.mark.parametrize("protocol_name", ["paper", "authors_code"])
+def test_settings_trained_together_equal_each_setting_alone(tmp_path, protocol_name):
+    """The run loop trains the frozen settings of one (seed, method) as one batched model; each run's
+    result equals the same run alone, to floating-point noise (real feature shapes: 64 x 4 x 4 for
+    the paper's network, 64 x 16 x 16 for the authors')."""
+    from dataclasses import replace as with_fields
+
+    from synthlib.experiment import setting_tag
+    from synthlib.protocols import get_protocol
+
+    protocol = get_protocol(protocol_name)
+    rgb = load_dataset("synthetic_rgb")
+    if protocol.selection == "grid":
+        settings = [with_fields(c, epochs=4) for c in protocol.settings[:4]]  # two batch sizes, SGD, flips
+    else:
+        settings = [TrainConfig(epochs=4, learning_rate=lr, weight_decay=wd) for lr in (1e-3, 3e-3) for wd in (0, 1e-3)]
+    method = protocol.methods[2]
+    configs = [
+        (RunConfig(rgb.name, method, 0, s, 10, 5, protocol.arch, protocol.options), setting_tag(s)) for s in settings
+    ]
+    context = RunContext(rgb, "cpu")
+    together = execute(cnn_jobs("t", tmp_path / "together", configs), context, lambda _: None).records
+    alone = [execute(cnn_jobs("t", tmp_path / "alone", [c]), context, lambda _: None).records[0] for c in configs]
+    assert len(together) == len(alone) == 4
+    for a, b in zip(together, alone):
+        assert a.config_hash == b.config_hash
+        assert abs(a.test_accuracy - b.test_accuracy) * a.n_test <= 2  # at most two test images apart
+        assert abs(a.val_accuracy - b.val_accuracy) * a.n_val <= 1

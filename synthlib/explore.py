@@ -173,14 +173,27 @@ def sampler_explorer(name: str, redraw: Redraw, seed: int = 0) -> Any:
     from IPython.display import display
 
     presets = list(get_sampler(name).presets)
-    preset_menu = widgets.Dropdown(options=presets, value=presets[0], description="preset")
+    label_style = {"description_width": "12em"}  # the full parameter names
+    row = widgets.Layout(width="30em")
+    preset_menu = widgets.Dropdown(
+        options=presets, value=presets[0], description="preset", style=label_style, layout=row
+    )
     sliders = {
         key: widgets.FloatSlider(
-            min=knob.low, max=knob.high, step=knob.step, description=key, continuous_update=False, readout_format=".2f"
+            min=knob.low,
+            max=knob.high,
+            step=knob.step,
+            description=key,
+            continuous_update=False,
+            readout_format=".2f" if knob.step >= 0.01 else ".3f",
+            style=label_style,
+            layout=row,
         )
         for key, knob in KNOBS[name].items()
     }
-    seed_slider = widgets.IntSlider(value=seed, min=0, max=20, description="seed", continuous_update=False)
+    seed_slider = widgets.IntSlider(
+        value=seed, min=0, max=20, description="seed", continuous_update=False, style=label_style, layout=row
+    )
     output = widgets.Output()
     following_preset = [False]  # while a preset moves the sliders, draw once at the end, not per slider
 

@@ -228,4 +228,40 @@ def test_papermill_run_prints_no_kernel_security_warning(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     combined = result.stdout + result.stderr
     assert "without encryption" not in combined, combined[-2000:]
-    assert "WARNING" not in combined, combined[-2000:]
+    assert "IPKernelApp] WARNING" not in combined, combined[-2000:]
+
+
+# --- JupyterLab's settings (jupyter/) --------------------------------------------------------------------
+
+
+def lab_config() -> object:
+    from traitlets.config import PyFileConfigLoader
+
+    return PyFileConfigLoader("jupyter_lab_config.py", path=str(ROOT / "jupyter")).load_config()
+
+
+def test_lab_config_uses_jupytext_the_kernel_and_localhost():
+    config = lab_config()
+    assert config.ServerApp.contents_manager_class == "jupytext.TextFileContentsManager"
+    assert config.ServerApp.ip == "127.0.0.1"
+    assert config.MappingKernelManager.default_kernel_name == "synthlib"
+    overrides = json.loads((Path(config.LabApp.app_settings_dir) / "overrides.json").read_text())
+    assert overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]["python"] == "Jupytext Notebook"
+
+
+def test_saving_a_py_notebook_through_jupytext_keeps_the_pair_in_sync(tmp_path):
+    """What JupyterLab's save does with the configured contents manager: both files of the pair are written."""
+    import jupytext
+
+    (tmp_path / "notebooks").mkdir()
+    for suffix in (".py", ".ipynb"):
+        source = ROOT / "notebooks" / f"02_kernels{suffix}"
+        (tmp_path / "notebooks" / source.name).write_text(source.read_text())
+    manager = jupytext.TextFileContentsManager(root_dir=str(tmp_path))
+    model = manager.get("notebooks/02_kernels.py")
+    assert model["type"] == "notebook"
+    model["content"].cells[-1].source = "n_draws_seen = n_draws"
+    manager.save(model, "notebooks/02_kernels.py")
+    paired = nbformat.read(tmp_path / "notebooks" / "02_kernels.ipynb", as_version=4)
+    assert paired.cells[-1].source == "n_draws_seen = n_draws"
+    assert (tmp_path / "notebooks" / "02_kernels.py").read_text().rstrip().endswith("n_draws_seen = n_draws")

@@ -33,6 +33,8 @@ n_samples = 200_000
 seed = 0
 figures_dir = "../figures"
 save_figures = True
+# widgets at the end: True, False, or None for only when JupyterLab runs the kernel (explore.widgets_wanted)
+interactive = None
 
 # %%
 from pathlib import Path
@@ -43,6 +45,7 @@ import pandas as pd
 import seaborn as sns
 from scipy import stats
 
+from synthlib.explore import distribution_figure, sampler_explorer, widgets_wanted
 from synthlib.samplers import get_sampler, resolve_params, sample_kernels
 from synthlib.samplers.center_surround import preset_covariance
 from synthlib.seeding import make_generator
@@ -146,3 +149,15 @@ for ax, (name, (values, law)) in zip(axes, cases.items()):
 if save_figures:
     fig.savefig(Path(figures_dir) / "distributions.png", dpi=150, bbox_inches="tight")
 pd.DataFrame(moments).set_index("weight").round(3)
+
+# %% [markdown]
+# ## Explore: turn a sampler's knobs
+# In JupyterLab, one panel per sampler: pick a preset, move its parameters, and the centre weight's
+# density is redrawn beside its samples. Batch runs (papermill, nbval) skip this cell's widgets.
+
+# %%
+if widgets_wanted(interactive):
+    from IPython.display import display
+
+    for sampler_name in ("normal", "lognormal", "center_surround"):
+        display(sampler_explorer(sampler_name, distribution_figure, seed=seed))

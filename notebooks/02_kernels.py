@@ -47,6 +47,8 @@ n_draws = 50_000
 seed = 0
 figures_dir = "../figures"
 save_figures = True
+# widgets at the end: True, False, or None for only when JupyterLab runs the kernel (explore.widgets_wanted)
+interactive = None
 
 # %%
 from pathlib import Path
@@ -56,6 +58,7 @@ import pandas as pd
 import seaborn as sns
 import torch
 
+from synthlib.explore import covariance_figure, kernel_grid_figure, sampler_explorer, widgets_wanted
 from synthlib.plots import plot_covariance_pair, plot_kernel_grid, radial_profile
 from synthlib.samplers import resolve_params, sample_kernels
 from synthlib.samplers.center_surround import preset_covariance, preset_profile
@@ -142,3 +145,31 @@ for ax, preset in zip(axes, ("biological", "authors_code")):
     ax.legend()
 if save_figures:
     fig.savefig(Path(figures_dir) / "radial_profiles.png", dpi=150, bbox_inches="tight")
+
+# %% [markdown]
+# ## Explore: turn a sampler's knobs
+# In JupyterLab, one panel per sampler: pick a preset, move its parameters, and the layer's kernels
+# are redrawn; for centre-surround also Σ beside the empirical covariance. Batch runs (papermill,
+# nbval) skip this cell's widgets.
+
+# %%
+if widgets_wanted(interactive):
+    from IPython.display import display
+
+    for sampler_name in ("center_surround", "lognormal", "normal"):
+        display(
+            sampler_explorer(
+                sampler_name,
+                lambda name, preset, overrides, seed: kernel_grid_figure(
+                    name, preset, overrides, n_kernels, in_channels, seed
+                ),
+                seed=seed,
+            )
+        )
+    display(
+        sampler_explorer(
+            "center_surround",
+            lambda name, preset, overrides, seed: covariance_figure(preset, overrides, min(n_draws, 20_000), seed),
+            seed=seed,
+        )
+    )

@@ -24,6 +24,8 @@ if [ ! -x "$synthlib_venv/bin/python" ] || [ "$(cat "$synthlib_stamp" 2>/dev/nul
         exit 1
     fi
     "$synthlib_venv/bin/python" -m ipykernel install --sys-prefix --name synthlib --display-name "synthlib (Python 3.11)" >>"$synthlib_log" 2>&1 || exit 1
+    # The kernel starts with CurveZMQ transport encryption (synthlib/kernel_transport.py), whoever starts it.
+    "$synthlib_venv/bin/python" -m synthlib.kernel_transport "$synthlib_venv/share/jupyter/kernels/synthlib/kernel.json" >>"$synthlib_log" 2>&1 || exit 1
     echo "$synthlib_want" >"$synthlib_stamp"
 fi
 export PATH="$synthlib_venv/bin:$PATH"

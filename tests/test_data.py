@@ -153,7 +153,7 @@ def mnist_like_raw(root: Path, class_name: str) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(3)
     arrays = {
         "x_train": rng.integers(0, 256, (12, 28, 28), dtype=np.uint8),
-        "y_train": rng.integers(0, 10, 12).astype(np.uint8),
+        "y_train": rng.permutation(np.arange(12) % 10).astype(np.uint8),  # every class present
         "x_test": rng.integers(0, 256, (7, 28, 28), dtype=np.uint8),
         "y_test": rng.integers(0, 10, 7).astype(np.uint8),
     }
@@ -223,10 +223,11 @@ def test_torchvision_cifar10_from_pickled_batches(tmp_path, monkeypatch):
     folder.mkdir(parents=True)
     rng = np.random.default_rng(4)
     rows = {}
+    label_stream = iter(np.concatenate([rng.permutation(10), rng.integers(0, 10, 3)]))  # every class in train
 
     def batch(file_name: str, n: int) -> list[str]:
         data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)  # R plane, G plane, B plane; row-major
-        labels = [int(v) for v in rng.integers(0, 10, n)]
+        labels = [int(next(label_stream)) for _ in range(n)]
         with open(folder / file_name, "wb") as handle:
             pickle.dump({"data": data, "labels": labels}, handle)
         rows[file_name] = (data, labels)
@@ -386,6 +387,76 @@ def test_npz_train_test_shape_mismatch(tmp_path):
     np.savez(tmp_path / "toy.npz", **arrays)
     with pytest.raises(DatasetError, match="differ in shape"):
         load_dataset("toy", tmp_path)
+
+
+# --- labels are exactly 0..K-1; names are plain identifiers ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "relabel, problem",
+    [
+        (lambda a: {**a, "y_train": np.where(a["y_train"] == 9, 1000, a["y_train"])}, "y_train"),  # one far above
+        (lambda a: {**a, "y_train": a["y_train"] + 1, "y_test": a["y_test"] + 1}, "y_train"),  # 1..K, no class 0
+        (lambda a: {**a, "y_train": np.where(a["y_train"] == 4, 5, a["y_train"])}, "y_train"),  # a gap at 4
+        (lambda a: {**a, "y_test": np.where(a["y_test"] == 3, 10, a["y_test"])}, "y_test"),  # test-only class
+    ],
+)
+def test_npz_labels_not_contiguous_rejected_with_the_fix(tmp_path, relabel, problem):
+    np.savez(tmp_path / "toy.npz", **relabel(make_arrays()))
+    with pytest.raises(DatasetError) as info:
+        load_dataset("toy", tmp_path)
+    message = str(info.value)
+    assert str(tmp_path / "toy.npz") in message
+    assert f"{problem} " in message
+    assert "0..K-1" in message if problem == "y_train" else "present in training" in message
+
+
+def test_npz_label_far_above_names_the_absent_classes(tmp_path):
+    arrays = make_arrays()
+    arrays["y_train"] = np.where(arrays["y_train"] == 9, 1000, arrays["y_train"])
+    np.savez(tmp_path / "toy.npz", **arrays)
+    with pytest.raises(DatasetError, match=r"from 0 to 1000 \(absent: \[9, 10, 11,.*\.\.\.\)\. Renumber"):
+        load_dataset("toy", tmp_path)
+
+
+def test_torchvision_arrays_with_label_gap_rejected_and_not_written(tmp_path, monkeypatch):
+    arrays = make_arrays()
+    arrays["y_train"] = np.where(arrays["y_train"] == 0, 10, arrays["y_train"])
+    monkeypatch.setitem(TORCHVISION_FETCHERS, "mnist", lambda root: arrays)
+    with pytest.raises(DatasetError, match="torchvision mnist: y_train must hold exactly the class indices 0..K-1"):
+        load_dataset("mnist", tmp_path)
+    assert not (tmp_path / "mnist.npz").exists()
+
+
+@pytest.mark.parametrize("name", ["../toy", "sub/toy", "/tmp/toy", "..", "toy.npz", "sub\\toy", "", "to y", "toy\x00"])
+def test_dataset_name_must_be_plain_identifier(tmp_path, name):
+    inside = tmp_path / "root"
+    inside.mkdir()
+    write_dataset_npz(tmp_path / "toy.npz", make_arrays())  # reachable as ../toy from the root
+    (inside / "sub").mkdir()
+    write_dataset_npz(inside / "sub" / "toy.npz", make_arrays())
+    with pytest.raises(DatasetError, match="a dataset name is a plain identifier") as info:
+        load_dataset(name, inside)
+    assert repr(name) in str(info.value)
+    assert DATA_ENV_VAR in str(info.value)  # says how to point at a file elsewhere
+    with pytest.raises(DatasetError, match="plain identifier"):
+        dataset_path(name, inside)
+
+
+def test_command_line_check_rejects_path_as_name(tmp_path):
+    import subprocess
+    import sys
+
+    write_dataset_npz(tmp_path / "toy.npz", make_arrays())
+    (tmp_path / "root").mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "synthlib.data", "../toy", str(tmp_path / "root")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 3
+    assert "invalid dataset name '../toy'" in result.stderr
 
 
 def _first_deflate_byte_offset(path: Path, member: str) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import shutil
 import zipfile
 import zlib
@@ -33,6 +34,7 @@ from synthlib.provenance import REPO_ROOT
 
 DATA_ENV_VAR = "SYNTHLIB_DATA"
 ARRAY_KEYS = ("x_train", "y_train", "x_test", "y_test")
+DATASET_NAME_PATTERN = re.compile(r"[A-Za-z0-9_]+")  # a plain identifier: never a path, never a suffix
 
 KNOWN_SHA256 = {
     # ../shared/data/PROVENANCE.md: bit-exact rebuilds of the official releases.
@@ -109,8 +111,46 @@ def verify_checksum(name: str, path: Path) -> None:
         )
 
 
+def validate_dataset_name(name: str) -> None:
+    """Raise ``DatasetError`` unless ``name`` is a plain identifier (letters, digits, underscores).
+
+    A name selects ``<root>/<name>.npz``; a separator, ``..`` or a suffix would make it a path that
+    can point outside the data root, so such names are refused instead of looked up.
+    """
+    if not isinstance(name, str) or DATASET_NAME_PATTERN.fullmatch(name) is None:
+        raise DatasetError(
+            f"invalid dataset name {name!r}: a dataset name is a plain identifier (letters, digits, underscores; "
+            f"no path separators, dots or '.npz'), e.g. 'mnist'. To use a file elsewhere, pass the folder "
+            f"that holds <name>.npz as the root argument or set {DATA_ENV_VAR} to it."
+        )
+
+
+def validate_labels(y_train: np.ndarray, y_test: np.ndarray, source: Path | str) -> None:
+    """Labels are exactly the class indices 0..K-1: every class in ``y_train``, ``y_test`` within them.
+
+    K is the number of distinct training labels; a gap (e.g. one index far above the rest) would
+    otherwise widen the classifier head or fail later, far from the file that caused it.
+    """
+    classes = np.unique(y_train)
+    if not np.array_equal(classes, np.arange(len(classes))):
+        missing = np.setdiff1d(np.arange(int(classes.max()) + 1 if len(classes) else 0), classes)
+        raise DatasetError(
+            f"{source}: y_train must hold exactly the class indices 0..K-1 with every class present; it holds "
+            f"{len(classes)} distinct labels from {classes.min() if len(classes) else None} to "
+            f"{classes.max() if len(classes) else None} (absent: {missing[:10].tolist()}"
+            f"{' ...' if len(missing) > 10 else ''}). Renumber the labels to 0..K-1, "
+            f"e.g. np.unique(y, return_inverse=True)[1] over train and test together."
+        )
+    outside = np.setdiff1d(np.unique(y_test), classes)
+    if len(outside):
+        raise DatasetError(
+            f"{source}: y_test holds labels {outside[:10].tolist()} that are not among the {len(classes)} "
+            f"training classes 0..{len(classes) - 1}; every test label must be a class present in training."
+        )
+
+
 def validate_arrays(name: str, arrays: dict[str, np.ndarray], source: Path | str) -> None:
-    """Check keys, dtypes, ranks and label ranges; errors name the file and the offending array."""
+    """Check keys, dtypes, ranks and labels (exactly 0..K-1); errors name the file and the offending array."""
     missing = [key for key in ARRAY_KEYS if key not in arrays]
     if missing:
         raise DatasetError(f"{source} lacks arrays {missing}; a dataset file holds {list(ARRAY_KEYS)}")
@@ -124,6 +164,7 @@ def validate_arrays(name: str, arrays: dict[str, np.ndarray], source: Path | str
             raise DatasetError(f"{source}: y_{split} must hold non-negative integer class indices")
     if arrays["x_train"].shape[1:] != arrays["x_test"].shape[1:]:
         raise DatasetError(f"{source}: train and test images differ in shape")
+    validate_labels(arrays["y_train"], arrays["y_test"], source)
 
 
 def write_dataset_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -208,6 +249,8 @@ def known_dataset_names() -> list[str]:
 
 
 def dataset_path(name: str, root: str | os.PathLike | None = None) -> Path:
+    """``<root>/<name>.npz``; ``name`` must be a plain identifier (``validate_dataset_name``)."""
+    validate_dataset_name(name)
     return data_root(root) / f"{name}.npz"
 
 
@@ -217,6 +260,8 @@ def load_dataset(name: str, root: str | os.PathLike | None = None) -> ImageDatas
     Order: ``<root>/<name>.npz`` if it exists (any name); else one of the built-in synthetic
     datasets (``synthetic_gray``, ``synthetic_rgb``; generated, never written); else a torchvision
     download, cached as ``<root>/<name>.npz``. Errors name the file looked for and how to provide it.
+    ``name`` is a plain identifier and labels are exactly 0..K-1 (``validate_dataset_name``,
+    ``validate_labels``); anything else raises ``DatasetError`` saying how to fix it.
     """
     path = dataset_path(name, root)
     if path.exists():

@@ -17,7 +17,6 @@ not counted, they are a rounding error next to the conv and the FC layers):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from synthlib.models import ArchitectureConfig
 
@@ -36,12 +35,6 @@ class RunShape:
     n_test: int
     epochs: int
     arch: ArchitectureConfig = ArchitectureConfig()
-
-    @classmethod
-    def from_run(cls, run: dict[str, Any], arch: ArchitectureConfig = ArchitectureConfig()) -> RunShape:
-        """The shape of a run row as the benchmark's workers write them."""
-        keys = ("regime", "in_channels", "image_size", "n_train", "n_val", "n_test", "epochs")
-        return cls(**{key: run[key] for key in keys}, arch=arch)
 
 
 def conv_forward_flops(in_channels: int, image_size: int, arch: ArchitectureConfig = ArchitectureConfig()) -> int:

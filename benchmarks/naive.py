@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +21,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms  # type: ignore[import-untyped]
 
 from benchmarks.ceilings import synchronize
+from benchmarks.runs import BenchmarkRun
 from synthlib.columns import Method
 from synthlib.data import ImageDataset, few_shot_split
 from synthlib.experiment import RunConfig, build_model, subset_seed
@@ -94,28 +94,6 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> floa
     return correct / total if total else float("nan")
 
 
-@dataclass
-class NaiveRun:
-    """Result and timing of one naive run; the keys match the project path's run rows."""
-
-    dataset: str
-    method: str
-    regime: str
-    seed: int
-    test_accuracy: float
-    val_accuracy: float
-    n_train: int
-    n_val: int
-    n_test: int
-    epochs: int
-    in_channels: int
-    image_size: int
-    timing: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def naive_run(
     data: ImageDataset,
     method: Method,
@@ -125,7 +103,7 @@ def naive_run(
     val_per_class: int,
     device: torch.device,
     arch: ArchitectureConfig = ArchitectureConfig(),
-) -> NaiveRun:
+) -> BenchmarkRun:
     """Train and test one (dataset, method, seed) the naive way, timing setup, training and evaluation."""
     started = time.perf_counter()
     split = few_shot_split(data.y_train, per_class, val_per_class, subset_seed(data.name, seed))
@@ -155,7 +133,7 @@ def naive_run(
     marks.append(time.perf_counter())
     test_accuracy = evaluate(model, test_loader, device)
     marks.append(time.perf_counter())
-    return NaiveRun(
+    return BenchmarkRun(
         dataset=data.name,
         method=method.name,
         regime=method.regime,

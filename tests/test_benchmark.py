@@ -1,6 +1,7 @@
-"""The performance benchmark (benchmarks/): structure of its JSON report in --quick mode, the FLOP
-formulas, and the naive path's inputs. Timings are only checked to be present and positive, never
-compared with anything: they depend on the machine."""
+"""The performance benchmark (benchmarks/): structure of its JSON report in --quick mode, its plan from
+the protocol registry, the analysis on hand-made runs, the FLOP formulas, and the naive path's inputs.
+Timings are only checked to be present and positive, never compared with anything: they depend on
+the machine."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import json
 import math
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,25 +19,34 @@ import numpy as np
 import pytest
 import torch
 
+from benchmarks.ceilings import Ceilings
 from benchmarks.flops import RunShape, conv_forward_flops, head_forward_flops, naive_run_flops, phase_flops
 from benchmarks.naive import image_transform
-from benchmarks.run_benchmark import (
+from benchmarks.plan import QUICK_DATASETS, QUICK_EPOCHS, RESULTS_ROOT, build_plan, portable_path
+from benchmarks.report import (
     PHASE_LABELS,
-    QUICK_DATASETS,
-    TIMING_KEYS,
     evaluate_targets,
+    peak_rss,
     speedups,
     split_in_wall,
+    summarise_naive,
+    summarise_project,
 )
-from synthlib.columns import PAPER_METHODS
+from benchmarks.run_benchmark import DEFAULT_OUTPUT, parse_args
+from benchmarks.runs import PROJECT_TIMING_KEYS, BenchmarkRun
+from benchmarks.workers import NaiveResult, ProjectResult
 from synthlib.data import few_shot_split, load_dataset
 from synthlib.experiment import prepare_split, subset_seed
+from synthlib.protocols import default_protocol
+from synthlib.provenance import git_commit, source_sha256
+from synthlib.tuning import load_tuning
 from tests.conftest import REPO_ROOT
 
 THREADS = 2
+PROTOCOL = default_protocol()
 TOP_LEVEL_KEYS = {
-    "schema", "notes", "mode", "date", "git", "machine", "configuration", "ceilings", "project", "naive", "speedups",
-    "accuracy", "peak_rss", "targets",
+    "schema", "notes", "mode", "date", "environment", "machine", "configuration", "ceilings", "project", "naive",
+    "speedups", "accuracy", "peak_rss", "targets",
 }  # fmt: skip
 TARGETS = {
     "frozen_columns_speedup_vs_naive",
@@ -54,7 +67,7 @@ def quick_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     command = [sys.executable, "-m", "benchmarks.run_benchmark", "--quick", "--output", str(output)]
     result = subprocess.run(
         [*command, "--threads", str(THREADS), "--device", "cpu"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False,
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "speed-up" in result.stdout and str(output) in result.stdout
@@ -66,12 +79,56 @@ def quick_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_report_has_every_section(quick_report: dict[str, Any]) -> None:
     assert TOP_LEVEL_KEYS <= set(quick_report)
     assert quick_report["mode"] == "quick"
-    assert quick_report["configuration"]["datasets"] == list(QUICK_DATASETS)
-    assert quick_report["configuration"]["methods"] == [m.name for m in PAPER_METHODS]
+    configuration = quick_report["configuration"]
+    assert configuration["protocol"] == PROTOCOL.name
+    assert configuration["datasets"] == list(QUICK_DATASETS)
+    assert configuration["methods"] == [m.name for m in PROTOCOL.methods]
+    assert configuration["per_class"] == PROTOCOL.per_class
+    assert all(
+        config["epochs"] == QUICK_EPOCHS
+        for configs in configuration["train_configs"].values()
+        for config in configs.values()
+    )
     machine = quick_report["machine"]
-    assert machine["cpu_model"] and machine["torch_version"] == torch.__version__
+    assert machine["cpu_model"] and machine["device"] == "cpu"
     assert machine["torch_threads"] == THREADS == quick_report["ceilings"]["threads"]
-    assert quick_report["git"]["commit"]
+    assert quick_report["environment"]["torch"] == torch.__version__
+
+
+def test_report_records_provenance(quick_report: dict[str, Any]) -> None:
+    environment = quick_report["environment"]
+    assert environment["git_commit"] == git_commit()
+    assert isinstance(environment["git_dirty"], bool)
+    assert environment["source_sha256"] == source_sha256()
+    assert environment["git_commit"][:10] in quick_report["_markdown"]
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def test_report_holds_no_absolute_path(quick_report: dict[str, Any]) -> None:
+    machine_paths = {str(REPO_ROOT), str(Path.home()), tempfile.gettempdir(), str(Path(sys.executable).parent)}
+    texts = [*_strings({k: v for k, v in quick_report.items() if k != "_markdown"}), quick_report["_markdown"]]
+    for text in texts:
+        assert not text.startswith(("/", "~")), text
+        assert not any(path in text for path in machine_paths), text
+    sources = quick_report["configuration"]["tuning_sources"]
+    assert sources["synthetic_gray"].startswith(portable_path(PROTOCOL.tuning_path(RESULTS_ROOT, "mnist")))
+
+
+def test_portable_path_is_relative_to_the_repository_or_a_name(tmp_path: Path) -> None:
+    assert portable_path(REPO_ROOT / "results" / "paper" / "tuning" / "mnist.json") == "results/paper/tuning/mnist.json"
+    assert portable_path(REPO_ROOT) == "."
+    assert portable_path(tmp_path / "data") == "data"
 
 
 def test_ceilings_are_positive(quick_report: dict[str, Any]) -> None:
@@ -84,9 +141,10 @@ def test_every_run_of_both_paths_is_reported(quick_report: dict[str, Any]) -> No
         return sorted((run["dataset"], run["method"], run["seed"]) for run in runs)
 
     project, naive = quick_report["project"]["runs"], quick_report["naive"]["runs"]
-    expected = sorted((d, m.name, 0) for d in QUICK_DATASETS for m in PAPER_METHODS)
+    expected = sorted((d, m.name, 0) for d in QUICK_DATASETS for m in PROTOCOL.methods)
     assert keys(project) == keys(naive) == expected
-    assert all(set(run["timing"]) == set(TIMING_KEYS) for run in project)
+    assert all(set(run["timing"]) == set(PROJECT_TIMING_KEYS) for run in project)
+    assert all(run["epochs"] == QUICK_EPOCHS for run in project + naive)
     assert all(run["timing"]["wall_s"] > 0 and 0 <= run["test_accuracy"] <= 1 for run in naive)
 
 
@@ -108,10 +166,11 @@ def test_phases_have_positive_times_and_flops(quick_report: dict[str, Any]) -> N
 
 
 def test_subtotals_and_speedups_are_computed(quick_report: dict[str, Any]) -> None:
+    n_frozen = sum(method.regime == "frozen" for method in PROTOCOL.methods)
     for path in ("project", "naive"):
         subtotals = quick_report[path]["subtotals"]
-        assert subtotals["frozen_columns"]["runs"] == 3 * len(QUICK_DATASETS)
-        assert subtotals["fully_trained"]["runs"] == len(QUICK_DATASETS)
+        assert subtotals["frozen_columns"]["runs"] == n_frozen * len(QUICK_DATASETS)
+        assert subtotals["fully_trained"]["runs"] == (len(PROTOCOL.methods) - n_frozen) * len(QUICK_DATASETS)
         assert all(group["seconds"] > 0 and group["flops"] > 0 for group in subtotals.values())
     ratios = quick_report["speedups"]
     assert set(ratios) == {"frozen_columns", "fully_trained", "overall", "end_to_end"}
@@ -120,7 +179,7 @@ def test_subtotals_and_speedups_are_computed(quick_report: dict[str, Any]) -> No
 
 def test_accuracies_of_both_paths_are_reported(quick_report: dict[str, Any]) -> None:
     rows = quick_report["accuracy"]
-    assert len(rows) == len(QUICK_DATASETS) * len(PAPER_METHODS)
+    assert len(rows) == len(QUICK_DATASETS) * len(PROTOCOL.methods)
     assert all(row["naive_mean_pct"] is not None and row["difference_pp"] is not None for row in rows)
     assert len(quick_report["project"]["table"]) == len(rows)
 
@@ -138,13 +197,124 @@ def test_peak_memory_and_targets_are_reported(quick_report: dict[str, Any]) -> N
     assert targets["frozen_columns_speedup_vs_naive"]["value"] == quick_report["speedups"]["frozen_columns"]
 
 
-def test_targets_without_naive_path_are_not_measured(quick_report: dict[str, Any]) -> None:
-    report = {**quick_report, "naive": None}
-    report["speedups"] = speedups(report["project"], None)
-    assert all(value is None for value in report["speedups"].values())
-    targets = evaluate_targets(report)
-    assert targets["frozen_columns_speedup_vs_naive"]["met"] is None
-    assert isinstance(targets["project_peak_rss_gb"]["met"], bool)
+def test_markdown_summary_states_each_target_from_the_report(quick_report: dict[str, Any]) -> None:
+    markdown = quick_report["_markdown"]
+    phases = quick_report["project"]["phases"]
+    assert f"**{phases['end_to_end']['seconds']:.0f} s**" in markdown
+    assert markdown.count("target") == len(TARGETS)
+    for dataset in QUICK_DATASETS:
+        assert dataset in markdown
+    assert "| end to end |" in markdown
+    assert set(quick_report["project"]["feature_extraction_by_dataset"]) == set(QUICK_DATASETS)
+
+
+# --- the plan, from the protocol registry ---------------------------------------------------------
+
+
+def test_full_plan_is_the_protocol_with_its_committed_tuning(tmp_path: Path) -> None:
+    plan = build_plan(quick=False, data_root=tmp_path, device="cpu", threads=1)
+    assert plan.protocol is PROTOCOL and plan.seeds == PROTOCOL.seeds and plan.methods == PROTOCOL.methods
+    assert plan.dataset_names == ("mnist", "cifar10")
+    for dataset in plan.datasets:
+        path = PROTOCOL.tuning_path(RESULTS_ROOT, dataset.name)
+        assert dataset.train_configs == load_tuning(path).selected
+        assert dataset.tuning_source == f"results/{PROTOCOL.name}/tuning/{dataset.name}.json"
+    assert plan.n_runs == 2 * len(PROTOCOL.methods) * len(PROTOCOL.seeds)
+    assert plan.to_dict()["data_root"] == tmp_path.name
+
+
+def test_quick_plan_runs_through_the_protocols_own_plan(tmp_path: Path) -> None:
+    """The project worker's contract: the tuning copied into a scratch results folder is what
+    ``Protocol.plan`` schedules, for the plan's seeds and the CNN columns only."""
+    plan = build_plan(quick=True, data_root=tmp_path, device="cpu", threads=1)
+    plan.write_tuning(tmp_path / "results")
+    for dataset in plan.datasets:
+        source = load_tuning(PROTOCOL.tuning_path(RESULTS_ROOT, QUICK_DATASETS[dataset.name])).selected
+        assert dataset.train_configs == {regime: replace(c, epochs=QUICK_EPOCHS) for regime, c in source.items()}
+        jobs = PROTOCOL.plan(dataset.name, tmp_path / "results", seeds=plan.seeds, baselines=())
+        runs = [run for job in jobs for run in job.runs]
+        assert sorted((run.method, run.seed) for run in runs) == sorted((m.name, 0) for m in PROTOCOL.methods)
+        assert all(run.config["train"]["epochs"] == QUICK_EPOCHS for run in runs)
+        assert all(run.path.is_relative_to(PROTOCOL.runs_dir(tmp_path / "results")) for run in runs)
+
+
+# --- the analysis, on hand-made runs ---------------------------------------------------------------
+
+
+def _run(regime: str, method: str, dataset: str = "d", **timing: float) -> BenchmarkRun:
+    return BenchmarkRun(
+        dataset, method, regime, 0, 0.5, 0.5, 380, 380, 1000, 2, 1, 28, timing, tuple(PROJECT_TIMING_KEYS)
+    )
+
+
+PROJECT_TIMING = {"split_s": 0.1, "features_s": 1.0, "fit_s": 2.0, "test_features_s": 0.5, "test_eval_s": 0.2}
+CEILINGS = Ceilings(100.0, 1024, 3, 10.0, 1 << 20, 3, 1, "cpu")
+
+
+def _project() -> ProjectResult:
+    runs = (
+        _run("frozen", "normal", **PROJECT_TIMING, wall_time_s=4.0),
+        _run(
+            "trained", "fully_trained", **{**PROJECT_TIMING, "features_s": 0.0, "test_features_s": 0.0}, wall_time_s=2.5
+        ),
+    )
+    return ProjectResult({"d": 0.3}, {"d": 6.5}, 0.01, 7.0, runs, [], 1_000_000, None)
+
+
+def _naive(factor: float) -> NaiveResult:
+    timing = {"setup_s": 0.1, "fit_s": 1.0, "val_eval_s": 0.1, "test_eval_s": 0.2}
+    runs = (
+        _run("frozen", "normal", **timing, wall_s=4.0 * factor),
+        _run("trained", "fully_trained", **timing, wall_s=2.5 * factor),
+    )
+    return NaiveResult({"d": 0.3}, 7.0 * factor, runs, 900_000, None)
+
+
+def test_results_travel_as_json_unchanged() -> None:
+    project, naive = _project(), _naive(3.0)
+    assert ProjectResult.from_dict(json.loads(json.dumps(project.to_dict()))) == project
+    assert NaiveResult.from_dict(json.loads(json.dumps(naive.to_dict()))) == naive
+
+
+def test_phases_speedups_and_targets_from_hand_made_runs() -> None:
+    project = summarise_project(_project(), CEILINGS)
+    assert project.wall_time_includes_split and project.library_phase_timing
+    assert project.phases["frozen_feature_extraction"].seconds == pytest.approx(1.5)
+    assert project.phases["fc_training"].seconds == pytest.approx(2.0)
+    assert project.phases["evaluation"].seconds == pytest.approx(0.4)
+    assert project.phases["unattributed"].seconds == pytest.approx(7.0 - 0.3 - 0.2 - 1.5 - 4.0 - 0.4 - 0.01)
+    naive = summarise_naive(_naive(12.0))
+    ratios = speedups(project, naive)
+    assert ratios.frozen_columns == pytest.approx(12.0) and ratios.end_to_end == pytest.approx(12.0)
+    rss = peak_rss(_project(), _naive(12.0))
+    targets = evaluate_targets(False, project, naive, ratios, rss)
+    assert set(targets) == TARGETS
+    assert targets["frozen_columns_speedup_vs_naive"].met is True
+    assert targets["paper_protocol_end_to_end_s"].met is True
+    assert targets["project_peak_rss_gb"].value == pytest.approx(1_000_000 * 1024 / 1e9)
+    slower = evaluate_targets(
+        False, project, summarise_naive(_naive(5.0)), speedups(project, summarise_naive(_naive(5.0))), rss
+    )
+    assert slower["frozen_columns_speedup_vs_naive"].met is False
+
+
+def test_targets_without_naive_path_are_not_measured() -> None:
+    project = summarise_project(_project(), CEILINGS)
+    ratios = speedups(project, None)
+    assert all(value is None for value in vars(ratios).values())
+    targets = evaluate_targets(True, project, None, ratios, peak_rss(_project(), None))
+    assert targets["frozen_columns_speedup_vs_naive"].met is None
+    assert targets["frozen_columns_speedup_vs_naive"].note == "naive path skipped"
+    assert isinstance(targets["project_peak_rss_gb"].met, bool)
+
+
+def test_split_in_wall_detects_a_wall_without_the_split() -> None:
+    timing = {"split_s": 1.0, "features_s": 1.0, "fit_s": 1.0, "test_features_s": 0.0, "test_eval_s": 0.0}
+    assert split_in_wall([_run("frozen", "normal", **timing, wall_time_s=3.1)])
+    assert not split_in_wall([_run("frozen", "normal", **timing, wall_time_s=2.1)])
+
+
+# --- FLOPs and the naive path -------------------------------------------------------------------------
 
 
 def test_conv_and_head_flops_follow_the_formula() -> None:
@@ -177,24 +347,5 @@ def test_naive_inputs_match_the_library(input_norm: str) -> None:
     np.testing.assert_allclose(naive.numpy(), split.x_val.numpy(), atol=1e-4)
 
 
-def test_split_in_wall_detects_a_wall_without_the_split() -> None:
-    timing = {"split_s": 1.0, "features_s": 1.0, "fit_s": 1.0, "test_features_s": 0.0, "test_eval_s": 0.0}
-    assert split_in_wall({"runs": [{"timing": {**timing, "wall_time_s": 3.1}}]})
-    assert not split_in_wall({"runs": [{"timing": {**timing, "wall_time_s": 2.1}}]})
-
-
 def test_default_output_is_under_results() -> None:
-    from benchmarks.run_benchmark import parse_args
-
-    assert Path(parse_args([]).output) == Path("results/benchmark.json")
-
-
-def test_markdown_summary_states_each_target_from_the_report(quick_report: dict[str, Any]) -> None:
-    markdown = quick_report["_markdown"]
-    phases = quick_report["project"]["phases"]
-    assert f"**{phases['end_to_end']['seconds']:.0f} s**" in markdown
-    assert markdown.count("target") == len(TARGETS)
-    for dataset in QUICK_DATASETS:
-        assert dataset in markdown
-    assert "| end to end |" in markdown
-    assert set(quick_report["project"]["feature_extraction_by_dataset"]) == set(QUICK_DATASETS)
+    assert parse_args([]).output == DEFAULT_OUTPUT == Path("results/benchmark.json")

@@ -207,12 +207,14 @@ def protocols_side_by_side(
     long: pd.DataFrame, labels: Mapping[str, str], variant_labels: Mapping[str, str]
 ) -> pd.DataFrame:
     """All protocol variants beside the paper's Table 1, one row per (dataset, column), one column per
-    variant: "mean [95% CI] (n=seeds)". ``long`` comes from ``variants_long`` (its row order is kept);
+    variant: "mean [95% CI] (n=seeds)", or "mean 1 draw (n=seeds)" where the seeds share one draw. ``long`` comes from ``variants_long`` (its row order is kept);
     rows are labelled "dataset · column label"."""
     cells = long.assign(
         cell=[
-            f"{m:.2f} [{lo:.2f}, {hi:.2f}] (n={n})"
-            for m, lo, hi, n in zip(long["mean"], long["ci95_low"], long["ci95_high"], long["n_seeds"])
+            f"{m:.2f} {interval_cell(lo, hi, d)} (n={n})"
+            for m, lo, hi, n, d in zip(
+                long["mean"], long["ci95_low"], long["ci95_high"], long["n_seeds"], long["n_draws"]
+            )
         ],
         column=[variant_labels.get(v, v) for v in long["variant"]],
     )

@@ -12,9 +12,11 @@ from synthlib.selection import select_setting
 from synthlib.tables import (
     paired_comparisons,
     protocol_table,
+    protocols_side_by_side,
     summarise,
     t_interval,
     table1_markdown,
+    variants_long,
 )
 from synthlib.verdict import (
     CLAIMS,
@@ -229,3 +231,24 @@ def test_protocol_variants_split_grid_protocols_by_selection():
     variants = protocol_variants({"paper": [record("normal", 0, 0.5)], "authors_code": grid_records()})
     assert list(variants) == ["paper", "authors_code/test", "authors_code/validation"]
     assert {r.setting for r in variants["authors_code/test"]} == {"a"}
+
+
+def test_protocols_side_by_side_puts_each_variant_beside_the_paper():
+    variants = {
+        "paper": [
+            record(m, s, v)
+            for m, vals in (("normal", (0.70, 0.72, 0.74)), ("lognormal", (0.80, 0.81, 0.82)))
+            for s, v in enumerate(vals)
+        ],
+        "authors_code/test": [record("normal", s, 0.5 + s / 100, shared_draws=True) for s in range(3)],
+    }
+    long = variants_long(variants, ["normal", "lognormal"])
+    labels = {"paper": "paper", "authors_code/test": "authors' code, test-set selection"}
+    table = protocols_side_by_side(long, {"normal": "Normal", "lognormal": "Log-Normal"}, labels)
+    assert list(table.columns) == ["paper (Table 1)", "paper", "authors' code, test-set selection"]
+    assert list(table.index) == ["mnist · Normal", "mnist · Log-Normal"]
+    low, high = t_interval(np.array([70.0, 72.0, 74.0]))
+    assert table.loc["mnist · Normal", "paper"] == f"72.00 [{low:.2f}, {high:.2f}] (n=3)"
+    assert table.loc["mnist · Normal", "authors' code, test-set selection"] == "51.00 1 draw (n=3)"
+    assert table.loc["mnist · Log-Normal", "authors' code, test-set selection"] == "—"  # not run there
+    assert table.loc["mnist · Normal", "paper (Table 1)"] == "72.52 ± 0.21"  # the paper's own Table 1

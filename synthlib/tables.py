@@ -207,7 +207,8 @@ def protocols_side_by_side(
     long: pd.DataFrame, labels: Mapping[str, str], variant_labels: Mapping[str, str]
 ) -> pd.DataFrame:
     """All protocol variants beside the paper's Table 1, one row per (dataset, column), one column per
-    variant: "mean [95% CI] (n=seeds)", or "mean 1 draw (n=seeds)" where the seeds share one draw. ``long`` comes from ``variants_long`` (its row order is kept);
+    variant: "mean [95% CI] (n=seeds)", or "mean 1 draw (n=seeds)" where the seeds share one draw.
+    ``long`` comes from ``variants_long`` (its row order is kept);
     rows are labelled "dataset · column label"."""
     cells = long.assign(
         cell=[

@@ -110,15 +110,16 @@ def test_sgd_schedule_flips_and_frozen_biases_match_fit():
 
 def test_heads_with_different_features_and_generators_match_fit():
     """(c) Heads with their own features, initial weights and generators (bmm path), mixed with a
-    pair that shares them (matmul path), and a mix of optimisers, flips and epochs."""
+    pair that shares them (matmul path), and a mix of optimisers, flips, epochs and frozen biases."""
     maps = [random_features(PAPER_MAPS, seed) for seed in (2, 3, 4)]
     adam = TrainConfig(optimizer="adam", epochs=2, batch_size=64, learning_rate=3e-3)
     sgd = TrainConfig(optimizer="sgd", epochs=3, batch_size=50, learning_rate=0.05, hflip=True)
     features = [maps[0], maps[1], maps[2], maps[0], maps[0], maps[1]]
     configs = [adam, adam, adam, replace(adam, weight_decay=1e-2), sgd, sgd]
     seeds = [2, 3, 4, 2, 5, 6]
-    heads = [make_head(PAPER_MAPS, s) for s in seeds]
-    compare_with_fit(heads, features, configs, seeds, random_labels())
+    heads = [make_head(PAPER_MAPS, s, train_biases=s != 6) for s in seeds]  # the last one's biases are frozen
+    _, batched = compare_with_fit(heads, features, configs, seeds, random_labels())
+    assert not batched[-1][1].bias.any() and batched[-2][1].bias.any()
 
 
 def test_fit_heads_is_deterministic_and_reports_checkpoints():

@@ -157,13 +157,15 @@ def launch(
             log(f"{settings.launcher}: {len(group)} task(s) submitted (job {submitted[0].job_id}); logs in {folder}")
             for task, job in zip(group, submitted):
                 crash = _failure_reason(job)
-                failures = [] if crash is not None else job.result()
-                for engine_job in task:
-                    reasons[id(engine_job)] = crash or next(
-                        (line for line in failures if line.startswith(engine_job.label)), "no record after its task"
-                    )
                 if crash is not None:
-                    log(f"FAILED: {crash}; its jobs: {', '.join(j.label for j in task)}")
+                    log(f"FAILED: {crash}; its jobs: {', '.join(engine_job.label for engine_job in task)}")
+                    reasons.update((id(engine_job), crash) for engine_job in task)
+                    continue
+                for line in job.result():  # jobs that failed inside the run loop of a finished task
+                    log(f"FAILED in task {job.job_id}: {line}")
+                reason = f"failed in task {job.job_id}; log: {job.paths.stdout}"
+                reasons.update((id(engine_job), reason) for engine_job in task)
+                log(f"task {job.job_id} finished ({len(task)} job(s))")
     return read_outcome(jobs, finished_before, reasons)
 
 

@@ -85,6 +85,22 @@ class DiesAfterItsRuns(Job):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+class RaisesBeforeItsRuns(Job):
+    """A job whose first run raises: the run loop in the task catches it, reports it, and goes on."""
+
+    def __init__(self, inner: Job) -> None:
+        self.inner = inner
+        self.runs = inner.runs
+
+    @property
+    def label(self) -> str:
+        return self.inner.label
+
+    def run(self, pending: Sequence[PlannedRun], context: RunContext) -> Iterator[tuple[PlannedRun, RunResult]]:
+        raise RuntimeError("out of memory")
+        yield from ()
+
+
 def test_submitit_launcher_settings_are_checked():
     with pytest.raises(ValueError, match="unknown launcher 'slurmm'; valid values are: inprocess, local, slurm"):
         LaunchSettings("slurmm").check()
@@ -133,23 +149,26 @@ def tests_pickled_by_value() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("tests_pickled_by_value")
-def test_submitit_killed_task_is_reported_and_a_rerun_recovers_it(gray, tuned_root, tmp_path, monkeypatch):
+def test_submitit_killed_or_failing_tasks_are_reported_and_a_rerun_recovers_them(gray, tuned_root, tmp_path, monkeypatch):
     # submitit waits up to 15 s for a result file a cluster's shared file system may show late; here it is local
     monkeypatch.setattr(submitit.core.core.Job, "_results_timeout_s", 1)
     root = fresh_root(tuned_root, tmp_path / "results")
     jobs = PROTOCOL.plan(gray.name, root.resolve())
     assert len(jobs) == N_RUNS and [len(task) for task in task_groups(jobs, LOCAL.jobs_per_task)] == [3, 3]
-    killed = [jobs[0], DiesAfterItsRuns(jobs[1]), *jobs[2:]]  # the first task dies after its second job
+    # the first task dies after its second job; in the second, the run loop catches a raising job
+    failing = [jobs[0], DiesAfterItsRuns(jobs[1]), jobs[2], jobs[3], RaisesBeforeItsRuns(jobs[4]), jobs[5]]
     lines: list[str] = []
-    first = launch(killed, LOCAL, root / "submitit", device="cpu", log=lines.append)
-    assert (first.ran, first.reused) == (5, 0)
-    assert [line.split(" (")[0] for line in first.failures] == [jobs[2].label]
-    assert all("ended without a result" in line and "rerun" in line for line in first.failures)
+    first = launch(failing, LOCAL, root / "submitit", device="cpu", log=lines.append)
+    assert (first.ran, first.reused) == (4, 0)
+    assert [line.split(" (")[0] for line in first.failures] == [jobs[2].label, jobs[4].label]
+    assert "ended without a result" in first.failures[0] and "failed in task" in first.failures[1]
+    assert all("rerun" in line for line in first.failures)
     assert any(line.startswith("FAILED: task") and jobs[1].label in line for line in lines)
+    assert any(line.startswith("FAILED in task") and "RuntimeError: out of memory" in line for line in lines)
     finished = {path: path.read_bytes() for path in PROTOCOL.runs_dir(root).glob("*/*.json")}
-    assert len(finished) == 5
+    assert len(finished) == 4
 
     rerun = launch(jobs, LOCAL, root / "submitit", device="cpu", log=quiet)
-    assert (rerun.ran, rerun.reused, rerun.failures) == (1, 5, [])
+    assert (rerun.ran, rerun.reused, rerun.failures) == (2, 4, [])
     assert all(path.read_bytes() == text for path, text in finished.items()), "a finished record was recomputed"
     assert len(list(PROTOCOL.runs_dir(root).glob("*/*.json"))) == N_RUNS

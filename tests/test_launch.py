@@ -149,7 +149,9 @@ def tests_pickled_by_value() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("tests_pickled_by_value")
-def test_submitit_killed_or_failing_tasks_are_reported_and_a_rerun_recovers_them(gray, tuned_root, tmp_path, monkeypatch):
+def test_submitit_killed_or_failing_tasks_are_reported_and_a_rerun_recovers_them(
+    gray, tuned_root, tmp_path, monkeypatch
+):
     # submitit waits up to 15 s for a result file a cluster's shared file system may show late; here it is local
     monkeypatch.setattr(submitit.core.core.Job, "_results_timeout_s", 1)
     root = fresh_root(tuned_root, tmp_path / "results")

@@ -47,10 +47,11 @@ LAUNCHERS = ("inprocess", "local", "slurm")
 class LaunchSettings:
     """How the runs are executed: the launcher and, beyond one process, the job array's resources.
 
-    Defaults: one GPU per task (what one run needs, ``benchmarks/``), two hours per task (the
-    longest job, the authors' grid of one column and seed, takes well under an hour on one GPU),
-    at most 32 tasks at a time, and three requeues after a time limit or pre-emption (submitit's
-    own ``max_num_timeout`` default)."""
+    Defaults: one GPU per task (a run uses one device), two hours per task (the longest job, the 24
+    settings of one ``authors_code`` column and seed, takes about 10 minutes on the reference
+    machine's CPU at 25 s per run, ``synthlib.protocols``), at most 32 tasks at a time, one engine
+    job per task, and three requeues after a time limit or pre-emption (submitit's own
+    ``max_num_timeout`` default)."""
 
     launcher: str = "inprocess"
     folder: str | Path | None = None

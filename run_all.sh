@@ -26,6 +26,11 @@
 #                     RESULTS_DIR is set)
 #   TUNING_PARAMS     optional YAML file of extra parameters for 03_tuning (e.g. a smaller grid)
 #   SKIP_EXPLORATION  1 to skip notebooks 01 and 02 (distributions and kernels)
+#   LAUNCHER          where 04_experiment's runs execute: inprocess (default), local (processes on this
+#                     machine) or slurm (a Slurm job array), the last two through submitit (synthlib/launch.py;
+#                     README, "Beyond one machine"). For local and slurm: SLURM_GPUS (GPUs per task, default 1),
+#                     SLURM_TIME_MIN (per task, default 120), SLURM_ARRAY_PARALLELISM (tasks at once,
+#                     default 32); for slurm: SLURM_PARTITION and SLURM_CPUS (default: the cluster's)
 set -uo pipefail
 cd "$(dirname "$0")"
 source scripts/bootstrap.sh
@@ -41,6 +46,17 @@ fi
 seed_args=()
 [ -n "${SEEDS:-}" ] && seed_args=(-y "seeds: $SEEDS")
 device="${DEVICE:-auto}"
+launcher="${LAUNCHER:-inprocess}"
+case "$launcher" in
+    inprocess | local | slurm) ;;
+    *) echo "error: unknown LAUNCHER '$launcher'; valid values are: inprocess, local, slurm" >&2; exit 2 ;;
+esac
+launch_args=(-p launcher "$launcher")
+[ -n "${SLURM_PARTITION:-}" ] && launch_args+=(-r slurm_partition "$SLURM_PARTITION")
+[ -n "${SLURM_GPUS:-}" ] && launch_args+=(-p gpus_per_task "$SLURM_GPUS")
+[ -n "${SLURM_CPUS:-}" ] && launch_args+=(-p cpus_per_task "$SLURM_CPUS")
+[ -n "${SLURM_TIME_MIN:-}" ] && launch_args+=(-p time_limit_min "$SLURM_TIME_MIN")
+[ -n "${SLURM_ARRAY_PARALLELISM:-}" ] && launch_args+=(-p array_parallelism "$SLURM_ARRAY_PARALLELISM")
 results="$(mkdir -p "${RESULTS_DIR:-results}" && cd "${RESULTS_DIR:-results}" && pwd)"
 figures_default=figures
 [ -n "${RESULTS_DIR:-}" ] && figures_default="$results/figures"
@@ -103,7 +119,7 @@ for protocol in $protocols; do
                 -p results_dir "$results_nb" -p device "$device" "${baseline_args[@]}" "${tuning_params[@]}"
         fi
         notebook 04_experiment "04_experiment_${protocol}_$dataset" -p protocol "$protocol" -p dataset "$dataset" \
-            -p results_dir "$results_nb" -p device "$device" "${baseline_args[@]}" "${seed_args[@]}"
+            -p results_dir "$results_nb" -p device "$device" "${baseline_args[@]}" "${seed_args[@]}" "${launch_args[@]}"
     done
     notebook 05_results "05_results_$protocol" -p protocol "$protocol" -p results_dir "$results_nb" -p figures_dir "$figures_nb"
 done

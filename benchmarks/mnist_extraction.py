@@ -27,9 +27,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from synthlib.features import extract_features
 from synthlib.models import ArchitectureConfig
 from synthlib.preprocess import normalise, to_unit_tensor
-from synthlib.training import extract_features
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -32,6 +32,8 @@
 # All columns of a seed share the same subset (paired comparison). Each finished run is written
 # at once to `results/<protocol>/runs/<dataset>/<column>[__<setting>]__seed<k>.json`; a rerun
 # reuses finished records of the same configuration, so an interrupted study loses nothing.
+# With `launcher` `"local"` or `"slurm"` the same runs go to a submitit job array, local processes or a
+# Slurm cluster (`synthlib.launch`; README, "Beyond one machine"); the records are the same files.
 #
 # ## The three protocols (`synthlib.protocols`)
 # * **`paper`**: the text, gaps filled; settings chosen on validation (notebook 3); 3 seeds with
@@ -85,12 +87,19 @@ results_dir = "../results"
 cache_dir = None  # scattering features; None: $SYNTHLIB_CACHE or ~/.cache/synthlib
 data_root = None  # None: $SYNTHLIB_DATA if set, else the repository's data/ folder
 device = "auto"
+launcher = "inprocess"  # inprocess | local | slurm (synthlib.launch)
+slurm_partition = None  # launcher slurm: None is the cluster's default partition
+gpus_per_task = 1  # launcher local / slurm: GPUs of each array task
+cpus_per_task = None  # launcher slurm: None is the cluster's default
+time_limit_min = 120  # launcher local / slurm: time limit of each array task, then it is requeued
+array_parallelism = 32  # launcher local / slurm: array tasks running at once
 
 # %%
 from IPython.display import display
 
 from synthlib.data import load_dataset
 from synthlib.device import describe_device, resolve_device
+from synthlib.launch import LaunchSettings, run_protocol
 from synthlib.protocols import default_protocol, get_protocol
 from synthlib.tables import records_frame
 
@@ -103,7 +112,17 @@ print(
 )
 
 # %%
-outcome = setup.run(data, results_dir, setup.seeds, methods, baselines, settings_limit, device, cache_dir)
+launch = LaunchSettings(
+    launcher,
+    partition=slurm_partition,
+    gpus_per_task=gpus_per_task,
+    cpus_per_task=cpus_per_task,
+    time_limit_min=time_limit_min,
+    array_parallelism=array_parallelism,
+)
+outcome = run_protocol(
+    setup, data, results_dir, launch, setup.seeds, methods, baselines, settings_limit, data_root, device, cache_dir
+)
 print(f"{outcome.ran} run(s) done, {outcome.reused} reused, {len(outcome.failures)} failed")
 
 # %% [markdown]

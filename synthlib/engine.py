@@ -29,7 +29,7 @@ import torch
 from synthlib.data import ImageDataset
 from synthlib.device import describe_device, resolve_device
 from synthlib.provenance import environment_info
-from synthlib.records import RESULTS_VERSION, RunRecord, config_hash, read_record, write_record
+from synthlib.records import RESULTS_VERSION, RunRecord, config_hash, finished_record, write_record
 
 
 @dataclass(frozen=True)
@@ -158,14 +158,24 @@ def make_record(run: PlannedRun, result: RunResult, device: torch.device, enviro
     )
 
 
+def reusable_record(run: PlannedRun) -> RunRecord | None:
+    """The reuse rule: the record on disk of ``run`` if it is finished and has the run's key, else None."""
+    return finished_record(run.path, run.key)
+
+
+def pending_runs(job: Job) -> list[PlannedRun]:
+    """The runs of ``job`` that ``execute`` would run: those without a reusable record."""
+    return [run for run in job.runs if reusable_record(run) is None]
+
+
 def execute(jobs: Sequence[Job], context: RunContext, log: Callable[[str], None] = print) -> Outcome:
     """Run every job's runs that have no finished record; reuse the others (see the module docstring)."""
     outcome = Outcome()
     for job in jobs:
         pending = []
         for run in job.runs:
-            existing = read_record(run.path)
-            if existing is not None and existing.config_hash == run.key:
+            existing = reusable_record(run)
+            if existing is not None:
                 outcome.records.append(existing)
                 outcome.reused += 1
                 log(f"run {run.label}: reused finished record, test accuracy {existing.test_accuracy:.4f}")
@@ -193,4 +203,15 @@ def execute(jobs: Sequence[Job], context: RunContext, log: Callable[[str], None]
     return outcome
 
 
-__all__ = ["Job", "Outcome", "PlannedRun", "RunContext", "RunResult", "execute", "full_config", "make_record"]
+__all__ = [
+    "Job",
+    "Outcome",
+    "PlannedRun",
+    "RunContext",
+    "RunResult",
+    "execute",
+    "full_config",
+    "make_record",
+    "pending_runs",
+    "reusable_record",
+]

@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from synthlib.features import extract_features
 from synthlib.models import ArchitectureConfig, conv2d_same, conv_features
-from synthlib.training import extract_features
 
 ARCH = ArchitectureConfig()  # 64 kernels 5x5, max-pool 2x2 stride 2, 4x4 grid: 1024 features
 

@@ -17,6 +17,7 @@ the records. The command prints one line per problem and exits 1 if there is any
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +81,8 @@ def check_results(results_root: str | Path) -> tuple[list[Finding], int, int]:
             if planned is None or planned.path.resolve() != path.resolve():
                 findings.append(Finding(path, "stale", "the protocol plans no such run"))
             elif planned.key != record.config_hash:
-                changed = sorted(k for k in planned.config if planned.config.get(k) != record.config.get(k))
+                current = json.loads(json.dumps(planned.config))  # as stored: tuples become lists
+                changed = sorted(k for k in current if current.get(k) != record.config.get(k))
                 findings.append(
                     Finding(path, "stale", f"key {record.config_hash} != current {planned.key} ({', '.join(changed)})")
                 )

@@ -106,11 +106,6 @@ class BaselineJob(Job):
 
     runs: tuple[PlannedRun, ...]
 
-    @property
-    def label(self) -> str:
-        first = self.runs[0]
-        return f"{first.protocol} {first.dataset} {first.method} seed={first.seed}"
-
     def run(self, pending: Sequence[PlannedRun], context: RunContext) -> Iterator[tuple[PlannedRun, RunResult]]:
         configs: list[BaselineConfig] = [run.payload for run in pending]
         first = configs[0]

@@ -110,8 +110,10 @@ class Job(abc.ABC):
     runs: tuple[PlannedRun, ...]
 
     @property
-    @abc.abstractmethod
-    def label(self) -> str: ...
+    def label(self) -> str:
+        """The job's name in logs: its first run's protocol, dataset, column and seed."""
+        first = self.runs[0]
+        return f"{first.protocol} {first.dataset} {first.method} seed={first.seed}"
 
     @abc.abstractmethod
     def run(self, pending: Sequence[PlannedRun], context: RunContext) -> Iterator[tuple[PlannedRun, RunResult]]: ...

@@ -422,11 +422,6 @@ class CnnJob(Job):
 
     runs: tuple[PlannedRun, ...]
 
-    @property
-    def label(self) -> str:
-        first = self.runs[0]
-        return f"{first.protocol} {first.dataset} {first.method} seed={first.seed}"
-
     def run(self, pending: Sequence[PlannedRun], context: RunContext) -> Iterator[tuple[PlannedRun, RunResult]]:
         """Frozen settings of one input normalisation train together (``train_frozen_together``); full
         training runs one setting at a time."""

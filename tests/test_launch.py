@@ -76,10 +76,6 @@ class DiesAfterItsRuns(Job):
         self.inner = inner
         self.runs = inner.runs
 
-    @property
-    def label(self) -> str:
-        return self.inner.label
-
     def run(self, pending: Sequence[PlannedRun], context: RunContext) -> Iterator[tuple[PlannedRun, RunResult]]:
         yield from self.inner.run(pending, context)
         os.kill(os.getpid(), signal.SIGKILL)
@@ -91,10 +87,6 @@ class RaisesBeforeItsRuns(Job):
     def __init__(self, inner: Job) -> None:
         self.inner = inner
         self.runs = inner.runs
-
-    @property
-    def label(self) -> str:
-        return self.inner.label
 
     def run(self, pending: Sequence[PlannedRun], context: RunContext) -> Iterator[tuple[PlannedRun, RunResult]]:
         raise RuntimeError("out of memory")

@@ -14,6 +14,10 @@ the CPU, drawn only from ``generator``. Adding a sampler is one decorated functi
 
 Presets are named parameter sets (e.g. "what the paper's text says" versus "what the authors'
 code did"); explicit keyword arguments override a preset's values.
+
+Dale's law is an option of every sampler, not a sampler: ``sample_kernels(...,
+dale_inhibitory_fraction=0.2)`` makes each output channel single-signed after the sampler has
+drawn (see ``synthlib.samplers.dale``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from synthlib.samplers.dale import apply_dale, check_inhibitory_fraction
 
 SamplerFn = Callable[..., torch.Tensor]
 
@@ -105,20 +111,35 @@ def sample_kernels(
     size: int,
     generator: torch.Generator,
     preset: str | None = None,
+    *,
+    dale_inhibitory_fraction: float | None = None,
     **params: Any,
 ) -> torch.Tensor:
     """Draw a ``(out_channels, in_channels, size, size)`` float32 weight tensor on the CPU.
 
     ``generator`` must be a CPU ``torch.Generator``; it is the only source of randomness, so the
     same generator state always gives the same kernels. Move the result to a device afterwards.
+
+    ``dale_inhibitory_fraction`` (None: off) applies Dale's law after the sampler: exactly
+    ``round(fraction * out_channels)`` output channels, chosen uniformly at random, become
+    ``-|w|`` and the rest ``+|w|`` (``synthlib.samplers.dale.apply_dale``). The choice is drawn
+    from ``generator`` after all of the sampler's own draws, so the magnitudes are the kernels
+    drawn without the option, and with None the draws are exactly those of the sampler alone.
+    It is not the ``lognormal`` sampler's own ``inhibitory_fraction`` parameter (a per-kernel coin
+    of its ``"inhibitory_fraction"`` sign rule), which ``params`` passes through unchanged.
     """
     _check_sizes(out_channels, in_channels, size)
     if generator.device.type != "cpu":
         raise ValueError("samplers draw on the CPU: pass a CPU torch.Generator and move the weights after")
+    if dale_inhibitory_fraction is not None:
+        check_inhibitory_fraction(dale_inhibitory_fraction)
     out_channels, in_channels, size = int(out_channels), int(in_channels), int(size)
     kwargs = resolve_params(name, preset, with_defaults=True, **params)
     weights = get_sampler(name).fn(out_channels, in_channels, size, generator, **kwargs)
     expected = (out_channels, in_channels, size, size)
     if tuple(weights.shape) != expected:
         raise RuntimeError(f"sampler {name!r} returned shape {tuple(weights.shape)}, expected {expected}")
-    return weights.to(torch.float32)
+    weights = weights.to(torch.float32)
+    if dale_inhibitory_fraction is not None:
+        weights = apply_dale(weights, dale_inhibitory_fraction, generator)
+    return weights

@@ -278,17 +278,23 @@ def train_and_score(
         if features is None:
             started = time.perf_counter()
             standardize = config.options.feature_norm == "standardize"
-            features = frozen_features(model.conv_weight, config.arch, split.x_train, split.x_val, standardize)
+            features = frozen_features(
+                model.conv_weight, config.arch, split.x_train, split.x_val, standardize, config.train.hflip
+            )
             timing["features_s"] = time.perf_counter() - started
         train_inputs, val_inputs, trainable = features.train, features.val, model.head
+        flipped_inputs = features.train_flipped
     else:
         train_inputs, val_inputs, trainable = split.x_train, split.x_val, model
+        flipped_inputs = None
 
     def score(epoch: int, module: torch.nn.Module) -> None:
         val_scores[epoch] = accuracy(module, val_inputs, split.y_val) if len(val_inputs) else float("nan")
 
     started = time.perf_counter()
-    fit(trainable, train_inputs, split.y_train, config.train, order, checkpoints, score)
+    if config.train.hflip and config.method.regime == "frozen" and flipped_inputs is None:
+        raise ValueError("a frozen run that flips needs features of the flipped images (frozen_features(flipped=True))")
+    fit(trainable, train_inputs, split.y_train, config.train, order, checkpoints, score, flipped_inputs)
     timing["fit_s"] = time.perf_counter() - started
     return TrainedRun(model, val_scores, features, timing)
 
@@ -315,8 +321,11 @@ def train_frozen_together(
     if features is None:
         started = time.perf_counter()
         standardize = configs[0].options.feature_norm == "standardize"
-        features = frozen_features(kernels, configs[0].arch, split.x_train, split.x_val, standardize)
+        flipped = any(c.train.hflip for c in configs)
+        features = frozen_features(kernels, configs[0].arch, split.x_train, split.x_val, standardize, flipped)
         timing["features_s"] = time.perf_counter() - started
+    if any(c.train.hflip for c in configs) and features.train_flipped is None:
+        raise ValueError("frozen runs that flip need features of the flipped images (frozen_features(flipped=True))")
     scores: list[dict[int, float]] = [{} for _ in configs]
     wanted = [set(checkpoint_epochs) | {c.train.epochs} for c in configs]
 
@@ -334,6 +343,7 @@ def train_frozen_together(
         generators,
         sorted(set().union(*wanted)),
         score,
+        [features.train_flipped if c.train.hflip else None for c in configs],
     )
     timing["fit_s"] = time.perf_counter() - started
     share = {key: seconds / len(configs) for key, seconds in timing.items()}

@@ -57,25 +57,39 @@ class FeatureScaler:
 
 @dataclass
 class FrozenFeatures:
-    """Features of a frozen run's train / val / test images, after its ``FeatureScaler`` if any."""
+    """Features of a frozen run's train / val / test images, after its ``FeatureScaler`` if any.
+
+    ``train_flipped``: features of the training images flipped left-right *before* the conv (for heads
+    trained with ``hflip``: a flipped minibatch takes its rows from here), scaled like ``train``.
+    """
 
     train: torch.Tensor
     val: torch.Tensor
     test: torch.Tensor | None = None
     scaler: FeatureScaler | None = None
+    train_flipped: torch.Tensor | None = None
 
 
 def frozen_features(
-    kernels: torch.Tensor, arch: ArchitectureConfig, x_train: torch.Tensor, x_val: torch.Tensor, standardize: bool
+    kernels: torch.Tensor,
+    arch: ArchitectureConfig,
+    x_train: torch.Tensor,
+    x_val: torch.Tensor,
+    standardize: bool,
+    flipped: bool = False,
 ) -> FrozenFeatures:
     """Train and validation features of the frozen ``kernels`` (test features are added when first needed,
-    ``ensure_test_features``), standardised with training statistics when ``standardize``."""
+    ``ensure_test_features``), standardised with training statistics when ``standardize``. With ``flipped``,
+    also the features of the training images flipped left-right before the conv (``train_flipped``): a conv
+    and its pooling do not commute with a flip, so flipping the feature maps would be another augmentation."""
     train = extract_features(x_train, kernels, arch)
     val = extract_features(x_val, kernels, arch)
+    train_flipped = extract_features(x_train.flip(-1), kernels, arch) if flipped else None
     scaler = FeatureScaler.fit(train) if standardize else None
     if scaler is not None:
         train, val = scaler(train), scaler(val)
-    return FrozenFeatures(train, val, None, scaler)
+        train_flipped = scaler(train_flipped) if train_flipped is not None else None
+    return FrozenFeatures(train, val, None, scaler, train_flipped)
 
 
 def ensure_test_features(

@@ -81,10 +81,14 @@ def draw_blocks(
 
 
 def feature_table(
-    members: Sequence[int], features: Sequence[torch.Tensor], configs: Sequence[TrainConfig]
+    members: Sequence[int],
+    features: Sequence[torch.Tensor],
+    configs: Sequence[TrainConfig],
+    flipped_features: Sequence[torch.Tensor | None],
 ) -> tuple[torch.Tensor, dict[int, int], dict[int, int]]:
-    """Flattened distinct feature tensors (and their left-right flips where a head flips), stacked ``(S, N, D)``,
-    with each member's row of plain and of flipped features (flipping the maps is a permutation: exact)."""
+    """Flattened distinct feature tensors (and, where a head flips, those of its flipped inputs), stacked
+    ``(S, N, D)``, with each member's row of plain and of flipped features. A head's flipped features are
+    ``flipped_features[k]`` when given, else its maps flipped left-right (as ``training.fit`` flips them)."""
     rows: dict[tuple[int, bool], int] = {}
     tables: list[torch.Tensor] = []
     for k in members:
@@ -92,7 +96,8 @@ def feature_table(
             key = (id(features[k]), flipped)
             if key not in rows:
                 rows[key] = len(tables)
-                maps = features[k].flip(-1) if flipped else features[k]
+                given = flipped_features[k]
+                maps = (given if given is not None else features[k].flip(-1)) if flipped else features[k]
                 tables.append(maps.flatten(1))
     plain = {k: rows[(id(features[k]), False)] for k in members}
     flips = {k: rows.get((id(features[k]), True), -1) for k in members}
@@ -234,6 +239,7 @@ def fit_group(
     blocks: Sequence[HeadBlock],
     checkpoints: set[int],
     on_checkpoint: HeadCallback | None,
+    flipped_features: Sequence[torch.Tensor | None],
 ) -> None:
     """Train the heads of one schedule group together (see the module docstring)."""
     members = [k for block in blocks for k in block.members]
@@ -243,7 +249,7 @@ def fit_group(
     states = [optimizer_state(params, j, heads[k], config.optimizer) for (params, j), k in zip(head_positions, members)]
     group_configs = [configs[k] for k in members]
     leaves = [param for params in stacked for param in params if param.requires_grad]
-    table, plain_rows, flip_rows = feature_table(members, features, configs)
+    table, plain_rows, flip_rows = feature_table(members, features, configs, flipped_features)
     n = len(labels)
     for k in members:
         heads[k].train()
@@ -311,17 +317,22 @@ def fit_heads(
     generators: Sequence[torch.Generator],
     checkpoint_epochs: Sequence[int] = (),
     on_checkpoint: HeadCallback | None = None,
+    flipped_features: Sequence[torch.Tensor | None] | None = None,
 ) -> list[ClassifierHead]:
-    """Train each ``heads[k]`` as ``training.fit(heads[k], features[k], labels, configs[k], generators[k])``
-    would, all together; the trained parameters are written back into the heads, which are returned.
+    """Train each ``heads[k]`` as ``training.fit(heads[k], features[k], labels, configs[k], generators[k],
+    flipped_inputs=flipped_features[k])`` would, all together; the trained parameters are written back into
+    the heads, which are returned.
 
     ``features[k]`` is ``(N, C, H, W)`` (the same tensor object for heads that share features). Parameters
     with ``requires_grad`` False stay untouched. After each epoch in ``checkpoint_epochs`` (up to a head's own
     epochs) ``on_checkpoint(epoch, k, heads[k])`` is called with the parameters written back.
     """
     check_inputs(heads, features, labels, configs, generators)
+    flipped = list(flipped_features) if flipped_features is not None else [None] * len(heads)
+    if len(flipped) != len(heads):
+        raise ValueError(f"need one flipped feature tensor (or None) per head, got {len(flipped)} for {len(heads)}")
     checkpoints = set(checkpoint_epochs)
     for members in schedule_groups(configs):
         blocks = draw_blocks(members, features, configs, generators)
-        fit_group(heads, features, labels, configs, generators, blocks, checkpoints, on_checkpoint)
+        fit_group(heads, features, labels, configs, generators, blocks, checkpoints, on_checkpoint, flipped)
     return list(heads)

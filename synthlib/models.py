@@ -92,8 +92,7 @@ def conv2d_same(images: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
 
 def conv_features(images: torch.Tensor, kernels: torch.Tensor, arch: ArchitectureConfig) -> torch.Tensor:
     """conv (same padding) -> max-pool -> ReLU -> grid pool: the FC layer's input, as maps
-    ``(N, n_kernels, side, side)`` (the head flattens them; keeping the maps lets a training loop
-    flip them horizontally, as the authors' code did).
+    ``(N, n_kernels, side, side)`` (the head flattens them).
 
     ``pool_pad_after`` pads the bottom and right edges before pooling (MatConvNet's
     ``'pad', [0 1 0 1]``); padded cells never win a max.

@@ -29,10 +29,11 @@ from synthlib.atomic import write_text_atomic
 
 RECORD_SCHEMA = 2
 
-RESULTS_VERSION = 1
-"""Part of every run's key. Increase it with any change to the code that alters what a given
-configuration produces (numerics, initialisation, data order) without showing in the configuration,
-so that every committed record becomes stale and is recomputed."""
+RESULTS_VERSION = 2
+"""Part of every run's key (2: frozen heads that flip take features of flipped images). Increase it
+with any change to the code that alters what a given configuration produces (numerics,
+initialisation, data order) without showing in the configuration, so that every committed record
+becomes stale and is recomputed."""
 
 
 class RecordError(ValueError):

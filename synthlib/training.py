@@ -97,14 +97,17 @@ def fit(
     generator: torch.Generator,
     checkpoint_epochs: Sequence[int] = (),
     on_checkpoint: Callable[[int, nn.Module], None] | None = None,
+    flipped_inputs: torch.Tensor | None = None,
 ) -> nn.Module:
     """Minimise cross-entropy over ``config.epochs`` epochs of shuffled minibatches.
 
     Only parameters with ``requires_grad`` are optimised. The learning rate follows
     ``config.lr_schedule``; with ``config.hflip`` each minibatch is flipped left-right with
     probability 1/2 (a whole batch at once, as MatConvNet's ``getBatch`` did), drawn from
-    ``generator``. After each epoch listed in ``checkpoint_epochs`` ``on_checkpoint(epoch, model)``
-    is called (e.g. to score a validation split), so one run can score several training lengths.
+    ``generator``: its rows are taken from ``flipped_inputs`` when given (frozen features of the
+    flipped images), else ``inputs`` are flipped along their last axis (images). After each epoch
+    listed in ``checkpoint_epochs`` ``on_checkpoint(epoch, model)`` is called (e.g. to score a
+    validation split), so one run can score several training lengths.
     """
     config.check()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -120,7 +123,7 @@ def fit(
             batch = order[start : start + config.batch_size]
             batch_inputs = inputs[batch]
             if config.hflip and bool(torch.rand((), generator=generator) < 0.5):
-                batch_inputs = batch_inputs.flip(-1)
+                batch_inputs = flipped_inputs[batch] if flipped_inputs is not None else batch_inputs.flip(-1)
             loss = F.cross_entropy(model(batch_inputs), labels[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

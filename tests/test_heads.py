@@ -53,6 +53,7 @@ def compare_with_fit(
     configs: list[TrainConfig],
     generator_seeds: list[int],
     labels: torch.Tensor,
+    flipped: list[torch.Tensor | None] | None = None,
 ) -> tuple[list[ClassifierHead], list[ClassifierHead]]:
     """Train copies of ``heads`` one by one with ``fit`` and all together with ``fit_heads``; assert equal
     parameters, accuracies and generator states afterwards; return (one by one, batched)."""
@@ -60,9 +61,10 @@ def compare_with_fit(
     batched = [copy.deepcopy(h) for h in heads]
     alone_generators = [order_generator(s) for s in generator_seeds]
     batched_generators = [order_generator(s) for s in generator_seeds]
-    for head, maps, config, generator in zip(alone, features, configs, alone_generators):
-        fit(head, maps, labels, config, generator)
-    fit_heads(batched, features, labels, configs, batched_generators)
+    flipped = flipped or [None] * len(heads)
+    for head, maps, config, generator, flipped_maps in zip(alone, features, configs, alone_generators, flipped):
+        fit(head, maps, labels, config, generator, flipped_inputs=flipped_maps)
+    fit_heads(batched, features, labels, configs, batched_generators, flipped_features=flipped)
     for k, (one, many) in enumerate(zip(alone, batched)):
         for (name, expected), actual in zip(one.named_parameters(), many.parameters()):
             label = f"head {k} {name}"
@@ -120,6 +122,20 @@ def test_heads_with_different_features_and_generators_match_fit():
     heads = [make_head(PAPER_MAPS, s, train_biases=s != 6) for s in seeds]  # the last one's biases are frozen
     _, batched = compare_with_fit(heads, features, configs, seeds, random_labels())
     assert not batched[-1][1].bias.any() and batched[-2][1].bias.any()
+
+
+def test_features_of_flipped_images_match_fit_and_differ_from_flipped_maps():
+    """(d) Flips as the authors' code made them: a flipped minibatch takes the features of the flipped
+    images (here a tensor of its own), not the feature maps flipped; batched equals one by one."""
+    features = random_features(AUTHORS_MAPS, 7)
+    of_flipped_images = random_features(AUTHORS_MAPS, 8)
+    config = TrainConfig(optimizer="sgd", epochs=3, batch_size=50, learning_rate=0.05, hflip=True)
+    heads = [make_head(AUTHORS_MAPS, 7)] * 2
+    configs = [config, replace(config, learning_rate=0.01)]
+    alone, _ = compare_with_fit(heads, [features] * 2, configs, [7, 7], random_labels(), [of_flipped_images] * 2)
+    mirrored = copy.deepcopy(heads[0])
+    fit(mirrored, features, random_labels(), config, order_generator(7))  # flips the maps instead
+    assert not torch.allclose(mirrored[1].weight, alone[0][1].weight)
 
 
 def test_fit_heads_is_deterministic_and_reports_checkpoints():

@@ -270,6 +270,30 @@ def test_authors_code_runs_share_subset_kernels_and_init_but_not_order(gray):
     assert build_model(full, 3, 32, CPU).conv_weight.std().item() == pytest.approx(0.01, rel=0.1)
 
 
+def test_authors_code_frozen_heads_flip_the_images_before_the_conv(gray):
+    """A flipped minibatch of a frozen head takes the features of the flipped images, extracted once
+    (the authors' code flipped images, then ran the frozen conv), not the feature maps flipped."""
+    protocol = get_protocol("authors_code")
+    config = RunConfig(
+        gray.name,
+        protocol.methods[0],
+        0,
+        replace(protocol.settings[0], epochs=1),
+        PER_CLASS,
+        VAL_PER_CLASS,
+        protocol.arch,
+        protocol.options,
+    )
+    split = prepare_run_split(config, gray, CPU, True, authors_code_preprocessing(gray))
+    run = train_and_score(config, split, CPU)
+    assert run.features is not None and run.features.train_flipped is not None
+    expected = conv_features(split.x_train.flip(-1), run.model.conv_weight, protocol.arch)
+    torch.testing.assert_close(run.features.train_flipped, expected)
+    assert not torch.allclose(run.features.train_flipped, run.features.train.flip(-1))
+    plain = train_and_score(replace(config, train=replace(config.train, hflip=False)), split, CPU)
+    assert plain.features is not None and plain.features.train_flipped is None
+
+
 def test_paper_runs_draw_fresh_subsets_and_kernels_per_seed(gray):
     configs = [
         RunConfig(gray.name, PAPER_METHODS[0], seed, TrainConfig(epochs=1), PER_CLASS, VAL_PER_CLASS) for seed in (0, 1)

@@ -14,6 +14,10 @@ the CPU, drawn only from ``generator``. Adding a sampler is one decorated functi
 
 Presets are named parameter sets (e.g. "what the paper's text says" versus "what the authors'
 code did"); explicit keyword arguments override a preset's values.
+
+A *designed* filter bank (e.g. Morlet wavelets) is registered with ``deterministic=True``: it
+takes the generator to keep the one calling convention but ignores it, so every seed gives the
+same kernels and repeated draws of it are copies, not samples.
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ SamplerFn = Callable[..., torch.Tensor]
 
 @dataclass(frozen=True)
 class SamplerInfo:
-    """A registered sampler: its function and its named presets."""
+    """A registered sampler: its function, its named presets, and whether it ignores the generator
+    (``deterministic``: a designed filter bank, the same kernels for every seed)."""
 
     name: str
     fn: SamplerFn
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    deterministic: bool = False
 
     @property
     def description(self) -> str:
@@ -47,14 +53,18 @@ _REGISTRY: dict[str, SamplerInfo] = {}
 
 
 def register_sampler(
-    name: str, presets: Mapping[str, Mapping[str, Any]] | None = None
+    name: str, presets: Mapping[str, Mapping[str, Any]] | None = None, *, deterministic: bool = False
 ) -> Callable[[SamplerFn], SamplerFn]:
-    """Register ``fn`` under ``name`` (decorator). Names are unique."""
+    """Register ``fn`` under ``name`` (decorator). Names are unique.
+
+    ``deterministic=True`` declares that ``fn`` ignores its generator (a designed, not sampled,
+    filter bank): the same arguments give the same kernels whatever the seed.
+    """
 
     def decorator(fn: SamplerFn) -> SamplerFn:
         if name in _REGISTRY:
             raise ValueError(f"a sampler named {name!r} is already registered")
-        _REGISTRY[name] = SamplerInfo(name=name, fn=fn, presets=dict(presets or {}))
+        _REGISTRY[name] = SamplerInfo(name=name, fn=fn, presets=dict(presets or {}), deterministic=deterministic)
         return fn
 
     return decorator

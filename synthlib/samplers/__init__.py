@@ -1,10 +1,10 @@
 """Weight samplers: plain functions registered by name (see ``registry``).
 
-Importing this package registers the built-in samplers: ``normal``, ``lognormal`` and
-``center_surround``.
+Importing this package registers the built-in samplers: ``normal``, ``lognormal``,
+``center_surround`` and ``dog_color`` (colour-opponent LGN cells).
 """
 
-from synthlib.samplers import center_surround, lognormal, normal  # noqa: F401  (registers them)
+from synthlib.samplers import center_surround, dog_color, lognormal, normal  # noqa: F401  (registers them)
 from synthlib.samplers.registry import (
     SamplerInfo,
     get_sampler,

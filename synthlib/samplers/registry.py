@@ -18,6 +18,10 @@ code did"); explicit keyword arguments override a preset's values.
 Dale's law is an option of every sampler, not a sampler: ``sample_kernels(...,
 dale_inhibitory_fraction=0.2)`` makes each output channel single-signed after the sampler has
 drawn (see ``synthlib.samplers.dale``).
+
+A *designed* filter bank (e.g. Morlet wavelets) is registered with ``deterministic=True``: it
+takes the generator to keep the one calling convention but ignores it, so every seed gives the
+same kernels and repeated draws of it are copies, not samples.
 """
 
 from __future__ import annotations
@@ -37,11 +41,13 @@ SamplerFn = Callable[..., torch.Tensor]
 
 @dataclass(frozen=True)
 class SamplerInfo:
-    """A registered sampler: its function and its named presets."""
+    """A registered sampler: its function, its named presets, and whether it ignores the generator
+    (``deterministic``: a designed filter bank, the same kernels for every seed)."""
 
     name: str
     fn: SamplerFn
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    deterministic: bool = False
 
     @property
     def description(self) -> str:
@@ -53,14 +59,18 @@ _REGISTRY: dict[str, SamplerInfo] = {}
 
 
 def register_sampler(
-    name: str, presets: Mapping[str, Mapping[str, Any]] | None = None
+    name: str, presets: Mapping[str, Mapping[str, Any]] | None = None, *, deterministic: bool = False
 ) -> Callable[[SamplerFn], SamplerFn]:
-    """Register ``fn`` under ``name`` (decorator). Names are unique."""
+    """Register ``fn`` under ``name`` (decorator). Names are unique.
+
+    ``deterministic=True`` declares that ``fn`` ignores its generator (a designed, not sampled,
+    filter bank): the same arguments give the same kernels whatever the seed.
+    """
 
     def decorator(fn: SamplerFn) -> SamplerFn:
         if name in _REGISTRY:
             raise ValueError(f"a sampler named {name!r} is already registered")
-        _REGISTRY[name] = SamplerInfo(name=name, fn=fn, presets=dict(presets or {}))
+        _REGISTRY[name] = SamplerInfo(name=name, fn=fn, presets=dict(presets or {}), deterministic=deterministic)
         return fn
 
     return decorator

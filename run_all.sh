@@ -8,7 +8,8 @@
 # validation data), then 04_experiment (every column x seed [x setting], baselines included; one
 # line per finished run). Then 05_results builds results/<protocol>/table1.{csv,md} and
 # figures/<protocol>_table1.png, and 06_verdict judges the paper's claims under every protocol
-# (results/verdict*.md, figures/protocols.png). Executed notebooks go to results/notebooks/.
+# (results/verdict*.md, figures/protocols.png). Executed notebooks go to results/notebooks/; the wall time,
+# with the machine's matmul ceiling measured at the start, to results/study_timing.json.
 # A dataset that cannot be had (SVHN offline) is skipped with the reason. Finished run records are
 # reused, so an interrupted run picks up where it stopped. Exit status 1 if anything failed.
 #
@@ -81,6 +82,8 @@ tuning_params=()
 [ -n "${TUNING_PARAMS:-}" ] && tuning_params=(-f "$(cd "$(dirname "$TUNING_PARAMS")" && pwd)/$(basename "$TUNING_PARAMS")")
 failed=()
 started=$SECONDS
+# The study's wall time and the machine's matmul ceiling: <results>/study_timing.json (benchmarks/study_timing.py).
+python -m benchmarks.study_timing start "$results"
 
 notebook() {  # notebook NAME OUTPUT_NAME [papermill args...]
     local name=$1 output=$2
@@ -133,6 +136,7 @@ fi
 if [ "$results" = "$PWD/results" ] && [ -f "$results/verdict.md" ]; then
     python scripts/update_readme.py "$results"  # the README shows the tables this run produced
 fi
+python -m benchmarks.study_timing finish "$results" "${failed[@]}"
 echo "study finished in $((SECONDS - started)) s"
 if [ ${#failed[@]} -gt 0 ]; then
     echo "FAILED: ${failed[*]}" >&2

@@ -32,6 +32,7 @@ from benchmarks.workers import log, run_naive, run_project
 from synthlib.atomic import write_text_atomic
 
 DEFAULT_OUTPUT = Path("results/benchmark.json")
+DEFAULT_STUDY_TIMING = Path("results/study_timing.json")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -39,6 +40,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add_plan_arguments(parser)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON report (default %(default)s)")
     parser.add_argument("--skip-naive", action="store_true", help="do not time the naive path")
+    parser.add_argument(
+        "--study-timing",
+        type=Path,
+        default=DEFAULT_STUDY_TIMING,
+        help="run_all.sh's timing of the whole study, for the whole_study_from_scratch_s target (default %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be positive, got {args.threads}")
@@ -58,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     log(f"ceilings: matmul {ceilings.matmul_gflops:.1f} GFLOP/s, bandwidth {ceilings.bandwidth_gbs:.1f} GB/s")
     project = run_project(plan)
     naive = None if args.skip_naive else run_naive(plan)
-    report = build_report(plan, ceilings, project, naive, machine)
+    timing = json.loads(args.study_timing.read_text()) if args.study_timing.exists() else None
+    report = build_report(plan, ceilings, project, naive, machine, timing)
     output: Path = args.output
     write_text_atomic(output, json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n")
     write_text_atomic(output.with_suffix(".md"), report_markdown(report))

@@ -52,7 +52,7 @@ records = [r for r in load_records(runs_dir) if datasets is None or r.dataset in
 if not records:
     raise FileNotFoundError(f"no run records under {runs_dir}: run notebooks/04_experiment.py first")
 LABELS = {r.method: r.config["method"]["label"] for r in records}  # column titles, as recorded
-table = protocol_table(records, setup)
+table = protocol_table(records, setup, setup.edge_notes(records, results_dir))
 print(f"protocol {setup.name}: {len(records)} run records from {runs_dir}")
 
 # %% [markdown]

@@ -26,14 +26,18 @@
 #   column's setting from 24 by its *test* accuracy (optimistic by construction);
 # * **authors' code, validation selection**: the same runs, each column's setting chosen on a
 #   validation split instead: the difference is what test-set selection was worth;
-# * **sound**: 10 fresh seeds, choices on validation, standardised features.
+# * **sound**: fresh seeds (10 pilot seeds, then as many as the pilot's power estimate asks, at
+#   most 30), choices on validation, standardised features.
 #
-# A claim "a beats b" is **supported** when the 95% interval of the paired difference a − b (same
-# seeds, same subsets) lies above zero, **contradicted** when it lies below, **unresolved**
-# otherwise. Under `authors_code` the three runs share their subset and kernels (as in the
-# authors' code), so its intervals reflect only minibatch order and flips: narrow, and not
-# evidence about the samplers in general. Every number and sentence below is generated from the
-# run records in `results/<protocol>/runs/`; nothing is typed in.
+# Each comparison a − b is paired (same seeds, same subsets) and judged within its claim's family,
+# Holm-corrected at 0.05 (`synthlib.verdict`): **supported** (a wins) or **contradicted** (b wins)
+# by the paired t-test, **equivalent** when two one-sided tests (TOST) put the difference within
+# ±1 point (the margin, `EQUIVALENCE_MARGIN`), **inconclusive** otherwise, with the number of
+# independent seeds that would resolve it. Under `authors_code` the three runs share their subset
+# and kernels (as in the authors' code), so they are one draw: no interval and no judgement.
+# A compared column whose chosen setting is still at an edge of its searched range is named.
+# Every number and sentence below is generated from the run records in
+# `results/<protocol>/runs/` and the tuning results; nothing is typed in.
 
 # %% tags=["parameters"]
 results_dir = "../results"  # records are read from <results_dir>/<protocol>/runs
@@ -82,9 +86,38 @@ figure.savefig(Path(figures_dir) / "protocols.png", dpi=150)
 # ## The claims, judged
 
 # %%
-claims = claim_table(variants)
+edges = {
+    variant: notes
+    for setup in setups
+    for variant, notes in setup.edge_notes(records_by_protocol[setup.name], results_dir).items()
+}
+claims = claim_table(variants, edges=edges)
 verdict_md = verdict_markdown(claims, LABELS)
 display(Markdown(verdict_md))
+
+# %% [markdown]
+# ## How many seeds: the power estimate on the pilot
+# A protocol with a seed rule (`sound`) runs its pilot seeds first; every comparison is then judged on
+# the pilot alone, and the protocol runs as many seeds as its inconclusive comparisons need for
+# power 0.8 at the pilot's observed paired difference and SD, within its bounds
+# (`synthlib.seed_count`). The estimate is recomputed here from the pilot's records.
+
+# %%
+for setup in setups:
+    if setup.seed_rule is None:
+        continue
+    for dataset in sorted({r.dataset for r in records_by_protocol[setup.name]}):
+        records = [r for r in records_by_protocol[setup.name] if r.dataset == dataset]
+        estimate = setup.seed_rule.estimate(setup.name, records)
+        chosen = setup.seed_rule.choose(estimate)
+        ran = len({r.seed for r in records})
+        display(
+            Markdown(
+                f"**{setup.label}, {dataset}**: pilot of {len(setup.seed_rule.pilot)} seeds; the estimate asks for "
+                f"{chosen} (bounds {setup.seed_rule.minimum}-{setup.seed_rule.maximum}); {ran} seeds ran."
+            )
+        )
+        display(estimate.round(3))
 
 # %% [markdown]
 # ## In short (this block is copied into the README)

@@ -28,6 +28,7 @@ import torch
 
 from synthlib.data import ImageDataset
 from synthlib.device import describe_device, resolve_device
+from synthlib.progress import progress_bar
 from synthlib.provenance import environment_info
 from synthlib.records import RESULTS_VERSION, RunRecord, config_hash, finished_record, write_record
 
@@ -173,36 +174,43 @@ def pending_runs(job: Job) -> list[PlannedRun]:
 def execute(jobs: Sequence[Job], context: RunContext, log: Callable[[str], None] = print) -> Outcome:
     """Run every job's runs that have no finished record; reuse the others (see the module docstring)."""
     outcome = Outcome()
-    for job in jobs:
-        pending = []
-        for run in job.runs:
-            existing = reusable_record(run)
-            if existing is not None:
-                outcome.records.append(existing)
-                outcome.reused += 1
-                log(f"run {run.label}: reused finished record, test accuracy {existing.test_accuracy:.4f}")
-                continue
-            if run.path.exists():
-                log(f"run {run.label}: the record on disk is stale or unreadable; recomputing it")
-            pending.append(run)
-        if not pending:
-            continue
-        environment = environment_info()
-        done: set[Path] = set()
-        try:
-            for run, result in job.run(pending, context):
-                record = make_record(run, result, context.device, environment)
-                write_record(run.path, record)
-                outcome.records.append(record)
-                outcome.ran += 1
-                done.add(run.path)
-                seconds = result.timing.get("wall_time_s", float("nan"))
-                log(f"run {run.label}: test accuracy {record.test_accuracy:.4f} ({seconds:.1f} s, {record.device})")
-        except Exception as error:  # keep going: the other jobs are independent
-            missed = [run.label for run in pending if run.path not in done]
-            outcome.failures.append(f"{job.label} ({len(missed)} run(s)): {type(error).__name__}: {error}")
-            log(f"job {job.label}: FAILED ({type(error).__name__}: {error}); not run: {', '.join(missed)}")
+    with progress_bar(sum(len(job.runs) for job in jobs), "runs") as bar:
+        for job in jobs:
+            _execute_job(job, context, log, outcome)
+            bar.update(len(job.runs))
     return outcome
+
+
+def _execute_job(job: Job, context: RunContext, log: Callable[[str], None], outcome: Outcome) -> None:
+    """``execute`` for one job: reuse its finished runs, run the others, record a failure."""
+    pending = []
+    for run in job.runs:
+        existing = reusable_record(run)
+        if existing is not None:
+            outcome.records.append(existing)
+            outcome.reused += 1
+            log(f"run {run.label}: reused finished record, test accuracy {existing.test_accuracy:.4f}")
+            continue
+        if run.path.exists():
+            log(f"run {run.label}: the record on disk is stale or unreadable; recomputing it")
+        pending.append(run)
+    if not pending:
+        return
+    environment = environment_info()
+    done: set[Path] = set()
+    try:
+        for run, result in job.run(pending, context):
+            record = make_record(run, result, context.device, environment)
+            write_record(run.path, record)
+            outcome.records.append(record)
+            outcome.ran += 1
+            done.add(run.path)
+            seconds = result.timing.get("wall_time_s", float("nan"))
+            log(f"run {run.label}: test accuracy {record.test_accuracy:.4f} ({seconds:.1f} s, {record.device})")
+    except Exception as error:  # keep going: the other jobs are independent
+        missed = [run.label for run in pending if run.path not in done]
+        outcome.failures.append(f"{job.label} ({len(missed)} run(s)): {type(error).__name__}: {error}")
+        log(f"job {job.label}: FAILED ({type(error).__name__}: {error}); not run: {', '.join(missed)}")
 
 
 __all__ = [

@@ -212,8 +212,13 @@ def run_protocol(
     if settings.launcher == "inprocess":
         return protocol.run(data, results_root, seeds, methods, baselines, settings_limit, device, cache_dir, log)
     results = Path(results_root).resolve()
-    jobs = protocol.plan(data.name, results, seeds, methods, baselines, settings_limit)
     folder = settings.folder if settings.folder is not None else results / "submitit"
+    jobs = protocol.plan(data.name, results, seeds, methods, baselines, settings_limit)
+    outcome = launch(jobs, settings, folder, root, device, cache_dir, log)
+    more = protocol.seeds_after_pilot(outcome, seeds, log)
+    if more is None:
+        return outcome
+    jobs = protocol.plan(data.name, results, more, methods, baselines, settings_limit)
     return launch(jobs, settings, folder, root, device, cache_dir, log)
 
 

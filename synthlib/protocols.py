@@ -30,7 +30,8 @@ The registered protocols:
   / 10,000), so that the chosen rate is inside the searched range: at the grid's own rates the
   whole network diverges on both datasets (chance accuracy in every run). The code's per-layer
   multiplier of 0.1 on weight learning rates (``constructConvLayer``) points the same way.
-- ``sound``: the paper's samplers and network, 10 seeds with fresh kernels and subsets, every
+- ``sound``: the paper's samplers and network, fresh kernels and subsets per seed: 10 pilot seeds,
+  then as many as the pilot's power estimate asks, at most 30 (``synthlib.seed_count``), every
   choice made on a validation split, and frozen features standardised before the head so a
   sampler's weight scale stops being a confound. Columns are compared pairwise on the same seeds.
 """
@@ -52,7 +53,8 @@ from synthlib.engine import Job, Outcome, RunContext, execute
 from synthlib.experiment import RunConfig, RunOptions, cnn_jobs, setting_tag
 from synthlib.models import ArchitectureConfig
 from synthlib.records import RunRecord
-from synthlib.selection import select_setting
+from synthlib.seed_count import SeedRule
+from synthlib.selection import grid_edges, select_setting
 from synthlib.training import TrainConfig
 from synthlib.tuning import TuningGrid, TuningResult, load_tuning, tune
 
@@ -120,6 +122,9 @@ class Protocol:
     baseline_cs: tuple[float, ...] = DEFAULT_CS
     per_class: int = PAPER_PER_CLASS
     val_per_class: int = PAPER_PER_CLASS
+    seed_rule: SeedRule | None = None
+    """When set, ``seeds`` is a pilot: ``run`` then runs as many seeds as the pilot's power estimate asks
+    (``synthlib.seed_count``), at most ``seed_rule.maximum``."""
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -128,15 +133,19 @@ class Protocol:
             raise ValueError(f"unknown selection {self.selection!r}; valid values are: {', '.join(SELECTIONS)}")
         if self.selection == "grid" and not self.settings:
             raise ValueError(f"protocol {self.name!r} selects on a grid but has no settings")
+        if self.seed_rule is not None and self.seeds != self.seed_rule.pilot:
+            pilot = list(self.seed_rule.pilot)
+            raise ValueError(f"protocol {self.name!r}: with a seed rule, seeds must be its pilot {pilot}")
 
     def with_overrides(
         self, seeds: Sequence[int] | None = None, per_class: int | None = None, val_per_class: int | None = None
     ) -> Protocol:
         """The same protocol on other evaluation seeds or subset sizes (None keeps the protocol's own),
-        e.g. fewer seeds and images for a quick check."""
+        e.g. fewer seeds and images for a quick check. Seeds given replace a seed rule."""
         return replace(
             self,
             seeds=self.seeds if seeds is None else tuple(int(s) for s in seeds),
+            seed_rule=self.seed_rule if seeds is None else None,
             per_class=self.per_class if per_class is None else int(per_class),
             val_per_class=self.val_per_class if val_per_class is None else int(val_per_class),
         )
@@ -177,6 +186,28 @@ class Protocol:
     def comparison_records(self, records: Sequence[RunRecord]) -> list[RunRecord]:
         """The records whose columns are compared pairwise: for a grid, the settings chosen on validation."""
         return list(self.variant_records(records).values())[-1]
+
+    def edge_notes(
+        self, records: Sequence[RunRecord], results_root: str | Path
+    ) -> dict[str, dict[tuple[str, str], str]]:
+        """Per variant, the (dataset, column)s whose chosen setting is still at an edge of its searched range,
+        with a note naming it: from the tuning results (``TuningResult.edges``) or, for a grid, from the
+        settings run (``selection.grid_edges``)."""
+        if self.selection == "grid":
+            selections = ("test", "validation")
+            return {f"{self.name}/{by}": grid_edges(records, select_setting(records, by)[1]) for by in selections}
+        notes: dict[tuple[str, str], str] = {}
+        columns = {m.name: m.regime for m in self.methods} | {b.name: b.name for b in self.baselines}
+        for dataset in sorted({r.dataset for r in records}):
+            path = self.tuning_path(results_root, dataset)
+            if not path.exists():
+                continue
+            edges = load_tuning(path).edges
+            for column, key in columns.items():
+                at_edge = [axis.replace("_", " ") for axis, status in edges.get(key, {}).items() if status == "edge"]
+                if at_edge:
+                    notes[(dataset, column)] = f"{', '.join(at_edge)} at the edge of the range searched"
+        return {self.name: notes}
 
     def column_order(self) -> list[str]:
         return [m.name for m in self.methods] + [b.name for b in self.baselines]
@@ -306,9 +337,25 @@ class Protocol:
         cache_dir: str | Path | None = None,
         log: Callable[[str], None] = print,
     ) -> Outcome:
-        """Plan this protocol's runs on ``data`` and execute them (``synthlib.engine.execute``)."""
-        jobs = self.plan(data.name, results_root, seeds, methods, baselines, settings_limit)
-        return execute(jobs, RunContext(data, device, cache_dir), log)
+        """Plan this protocol's runs on ``data`` and execute them (``synthlib.engine.execute``); with a seed
+        rule (and no ``seeds`` given), the pilot first, then the seeds its power estimate asks for."""
+        context = RunContext(data, device, cache_dir)
+        outcome = execute(self.plan(data.name, results_root, seeds, methods, baselines, settings_limit), context, log)
+        more = self.seeds_after_pilot(outcome, seeds, log)
+        if more is None:
+            return outcome
+        return execute(self.plan(data.name, results_root, more, methods, baselines, settings_limit), context, log)
+
+    def seeds_after_pilot(
+        self, pilot: Outcome, seeds: Sequence[int] | None, log: Callable[[str], None] = print
+    ) -> tuple[int, ...] | None:
+        """With a seed rule and no ``seeds`` given: every seed to run after ``pilot`` when the power estimate
+        asks for more than the pilot (``synthlib.seed_count``), else None."""
+        if self.seed_rule is None or seeds is not None or pilot.failures:
+            return None
+        more = self.seed_rule.seeds(self.name, pilot.records)
+        log(f"{self.name}: the pilot's power estimate asks for {len(more)} seeds (pilot {len(self.seeds)})")
+        return more if len(more) > len(self.seeds) else None
 
 
 _REGISTRY: dict[str, Protocol] = {}
@@ -379,9 +426,11 @@ register_protocol(
     Protocol(
         name="sound",
         label="sound",
-        title="Sound (10 fresh seeds, choices on validation, standardised features, paired tests)",
+        title="Sound (10-30 fresh seeds by a power estimate, choices on validation, standardised features, paired "
+        "tests)",
         methods=PAPER_METHODS,
         seeds=tuple(range(10)),
+        seed_rule=SeedRule(minimum=10, maximum=30),
         selection="tuned",
         options=RunOptions(feature_norm="standardize"),
         trained_setting_from="paper",

@@ -52,4 +52,37 @@ def select_setting(records: Sequence[RunRecord], by: str) -> tuple[list[RunRecor
     return kept, chosen
 
 
-__all__ = ["SELECTION_LABELS", "best_by_mean", "select_setting"]
+EDGE_AXES = {"learning_rate": "learning rate", "weight_decay": "weight decay", "C": "C"}
+"""The continuous settings of a grid whose chosen value is checked against the ends of the values run."""
+
+
+def setting_values(record: RunRecord) -> dict[str, float]:
+    """The values of ``EDGE_AXES`` in a record's configuration (training settings, or a baseline's C)."""
+    train = record.config.get("train") or {}
+    values = {axis: train[axis] for axis in ("learning_rate", "weight_decay") if axis in train}
+    if "C" in record.config:
+        values["C"] = record.config["C"]
+    return {axis: float(value) for axis, value in values.items()}
+
+
+def grid_edges(records: Sequence[RunRecord], chosen: dict[tuple[str, str], str]) -> dict[tuple[str, str], str]:
+    """Per (dataset, method) whose setting ``chosen`` (``select_setting``) lies at the end of a value range
+    its grid ran (of ``EDGE_AXES``; a weight decay of 0 is a hard limit, not an edge): a note naming it."""
+    notes = {}
+    for (dataset, method), tag in chosen.items():
+        runs = [r for r in records if r.dataset == dataset and r.method == method and r.setting]
+        picked = next((setting_values(r) for r in runs if r.setting == tag), {})
+        found = []
+        for axis, value in picked.items():
+            values = {v for r in runs if (v := setting_values(r).get(axis)) is not None}
+            if len(values) < 2 or (axis == "weight_decay" and value == 0):
+                continue
+            if value in (min(values), max(values)):
+                end = "smallest" if value == min(values) else "largest"
+                found.append(f"{EDGE_AXES[axis]} {value:g} is the {end} run")
+        if found:
+            notes[(dataset, method)] = "; ".join(found)
+    return notes
+
+
+__all__ = ["EDGE_AXES", "SELECTION_LABELS", "best_by_mean", "grid_edges", "select_setting", "setting_values"]

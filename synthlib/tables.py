@@ -15,7 +15,7 @@ from scipy import stats
 
 from synthlib.paper import paper_table1
 from synthlib.records import RunRecord
-from synthlib.selection import SELECTION_LABELS, select_setting
+from synthlib.selection import SELECTION_LABELS, grid_edges, select_setting
 from synthlib.stats import draw_seed, mean_per_draw, t_interval
 
 if TYPE_CHECKING:
@@ -104,6 +104,8 @@ def table1_markdown(table: pd.DataFrame, labels: dict[str, str] | None = None) -
             "ours − paper": [f"{d:+.2f}" if pd.notna(d) else "—" for d in table["diff_vs_paper"]],
         }
     )
+    if "edge" in table and (table["edge"] != "").any():
+        shown["setting at an edge"] = [note or "—" for note in table["edge"]]
     return shown.to_markdown(index=False, disable_numparse=True) + "\n"
 
 
@@ -112,18 +114,29 @@ def interval_cell(low: float, high: float, n_draws: int) -> str:
     return "1 draw" if n_draws < 2 else f"[{low:.2f}, {high:.2f}]"
 
 
-def protocol_table(records: Sequence[RunRecord], protocol: Protocol) -> pd.DataFrame:
+def protocol_table(
+    records: Sequence[RunRecord],
+    protocol: Protocol,
+    edges: Mapping[str, Mapping[tuple[str, str], str]] | None = None,
+) -> pd.DataFrame:
     """``summarise`` for one protocol, in its column order. For a grid of settings, two blocks of rows:
     the setting chosen per column on the test set (``selection="test"``) and on validation
-    (``"validation"``), with the chosen ``setting``; otherwise the rows as they are."""
+    (``"validation"``), with the chosen ``setting``; otherwise the rows as they are. ``edge`` notes a
+    chosen setting still at an edge of its searched range: from ``edges`` (``Protocol.edge_notes``, per
+    variant), or for a grid from its records."""
     order = protocol.column_order()
     if protocol.selection != "grid":
-        return summarise(records, order).assign(selection="validation", setting="")
+        notes = (edges or {}).get(protocol.name, {})
+        table = summarise(records, order).assign(selection="validation", setting="")
+        table["edge"] = [notes.get((d, m), "") for d, m in zip(table["dataset"], table["method"])]
+        return table
     blocks = []
     for by in ("test", "validation"):
         kept, chosen = select_setting(records, by)
         table = summarise(kept, order).assign(selection=by)
         table["setting"] = [chosen.get((d, m), "") for d, m in zip(table["dataset"], table["method"])]
+        notes = grid_edges(records, chosen)
+        table["edge"] = [notes.get((d, m), "") for d, m in zip(table["dataset"], table["method"])]
         blocks.append(table)
     return (
         pd.concat(blocks, ignore_index=True).sort_values(["dataset", "selection"], kind="stable").reset_index(drop=True)

@@ -1,17 +1,23 @@
 """Hyperparameter choice on the validation split, never the test set.
 
 The paper gives no optimiser, learning rate, epochs, batch size or input normalisation. They are
-chosen here, once per dataset and regime, by grid search on validation accuracy:
+chosen here, once per dataset and regime, by a search on validation accuracy:
 
-- the grid is scored on *tuning seeds* (by default 1000), whose subsets and kernels are disjoint
-  in randomness from the evaluation seeds (0, 1, 2, ...), so selection never sees an evaluation
-  run, let alone its test set;
+- settings are scored on three *tuning seeds* (1000, 1001, 1002), each its own subset, validation
+  split and kernels, disjoint in randomness from the evaluation seeds (0, 1, 2, ...), so selection
+  never sees an evaluation run, let alone its test set, and one split's noise does not decide;
+- the starting grid is scored whole; then every numeric axis (learning rate, weight decay, epochs)
+  whose chosen value sits at an end of the values searched is extended beyond it, and the chosen
+  setting's missing neighbours are scored, until the choice is interior on every axis, at a hard
+  limit (weight decay 0), or extended ``max_extensions`` times (an edge that remains, recorded in
+  ``TuningResult.edges`` and shown by the tables and the verdict; ``synthlib.search``);
 - training length is scored at several checkpoint epochs within one training run;
 - one setting is chosen per regime: all frozen samplers share theirs (the mean validation
   accuracy over the samplers decides), and full training gets its own, since it trains a
   different set of parameters. Ties go to the earlier setting in grid order
   (``synthlib.selection.best_by_mean``);
-- each fixed-feature baseline gets its regularisation C the same way, on the same splits.
+- each fixed-feature baseline gets its regularisation C the same way, on the same splits, its range
+  of C extended by decades at an edge in the same way.
 """
 
 from __future__ import annotations
@@ -32,108 +38,200 @@ from synthlib.baselines import DEFAULT_CS
 from synthlib.columns import Baseline, Method
 from synthlib.data import ImageDataset
 from synthlib.device import resolve_device
-from synthlib.experiment import RunConfig, RunOptions, prepare_split, train_and_score, train_frozen_together
+from synthlib.experiment import (
+    RunConfig,
+    RunOptions,
+    SplitTensors,
+    prepare_split,
+    train_and_score,
+    train_frozen_together,
+)
 from synthlib.models import ArchitectureConfig
+from synthlib.progress import progress_bar
 from synthlib.records import RESULTS_VERSION, config_hash
+from synthlib.search import Ladder
 from synthlib.selection import best_by_mean
 from synthlib.training import TrainConfig
 
 
 @dataclass(frozen=True)
 class TuningGrid:
-    """The settings searched. Every combination is trained; epochs are checkpoints of one run."""
+    """The settings searched: every combination of these values first, then each numeric axis extended
+    at an edge until the choice is interior (``synthlib.search``; at most ``max_extensions`` rungs beyond
+    each end). Epochs are checkpoints of one training run."""
 
     input_norms: tuple[str, ...] = ("unit", "standardize")
-    learning_rates: tuple[float, ...] = (1e-4, 3e-4, 1e-3, 3e-3)
+    learning_rates: tuple[float, ...] = (3e-4, 1e-3, 3e-3)
     weight_decays: tuple[float, ...] = (0.0, 1e-3)
     epochs: tuple[int, ...] = (25, 50, 100, 200)
     optimizer: str = "adam"
     batch_size: int = 64
-    seeds: tuple[int, ...] = (1000,)
+    seeds: tuple[int, ...] = (1000, 1001, 1002)
+    max_extensions: int = 3
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def settings(self) -> list[TrainConfig]:
-        """One TrainConfig per (input_norm, lr, weight decay), trained to the longest epoch count."""
+        """One TrainConfig per (input_norm, lr, weight decay) of the starting grid, trained to the longest
+        epoch count."""
         return [
             TrainConfig(self.optimizer, lr, wd, max(self.epochs), self.batch_size, input_norm=norm)
             for norm, lr, wd in itertools.product(self.input_norms, self.learning_rates, self.weight_decays)
         ]
 
+    def ladders(self) -> dict[str, Ladder]:
+        """The numeric axes as ladders (``synthlib.search``): weight decay stops at 0 (and goes up from a grid
+        of 0 alone to 1e-4, then by decades), epochs at 1."""
+        return {
+            "learning_rate": Ladder("learning_rate", tuple(sorted(self.learning_rates)), "one_three"),
+            "weight_decay": Ladder(
+                "weight_decay", tuple(sorted(self.weight_decays)), "decade", lower_limit=0.0, first_positive=1e-4
+            ),
+            "epochs": Ladder("epochs", tuple(float(e) for e in sorted(self.epochs)), "double", lower_limit=1.0),
+        }
 
-def grid_scores(
-    data: ImageDataset,
+
+Point = tuple[str, float, float]
+"""(input normalisation, learning rate, weight decay): one training run, scored at several epochs."""
+
+
+@dataclass
+class SplitCache:
+    """The tuning splits of ``data``, one per (seed, input normalisation), made when first needed."""
+
+    data: ImageDataset
+    per_class: int
+    val_per_class: int
+    device: torch.device
+    splits: dict[tuple[int, str], SplitTensors] = field(default_factory=dict)
+
+    def get(self, seed: int, norm: str) -> SplitTensors:
+        if (seed, norm) not in self.splits:  # the test set is not loaded
+            self.splits[(seed, norm)] = prepare_split(
+                self.data, self.per_class, self.val_per_class, seed, norm, self.device, include_test=False
+            )
+        return self.splits[(seed, norm)]
+
+
+def score_points(
+    points: Sequence[Point],
+    epochs: int,
+    checkpoints: Sequence[int],
     methods: Sequence[Method],
     grid: TuningGrid,
-    per_class: int,
-    val_per_class: int,
-    arch: ArchitectureConfig = ArchitectureConfig(),
-    device: str | torch.device = "auto",
-    log: Callable[[str], None] = print,
-    options: RunOptions = RunOptions(),
-) -> pd.DataFrame:
-    """Validation accuracy of every (method, tuning seed, setting, epochs): one row each."""
-    if val_per_class < 1:
-        raise ValueError(f"tuning needs a validation split: val_per_class must be >= 1, got {val_per_class}")
-    resolved = resolve_device(device)
-    settings = grid.settings()
-    scores: dict[tuple[int, int, int], dict[int, float]] = {}  # (seed, setting, method) -> epochs -> accuracy
+    splits: SplitCache,
+    arch: ArchitectureConfig,
+    options: RunOptions,
+    progress: Any = None,
+) -> list[dict[str, Any]]:
+    """Validation accuracy of every (method, tuning seed, point, checkpoint): one row each. Frozen methods
+    train the heads of every point of one input normalisation at once, on features computed once."""
+    rows: list[dict[str, Any]] = []
+    name = splits.data.name
     for seed in grid.seeds:
-        for norm in grid.input_norms:  # one split per normalisation; the test set is not loaded
-            split = prepare_split(data, per_class, val_per_class, seed, norm, resolved, include_test=False)
-            chosen = [i for i, setting in enumerate(settings) if setting.input_norm == norm]
-            for m, method in enumerate(methods):
+        for norm in dict.fromkeys(point[0] for point in points):
+            split = splits.get(seed, norm)
+            settings = [
+                TrainConfig(grid.optimizer, lr, wd, epochs, grid.batch_size, input_norm=norm)
+                for point_norm, lr, wd in points
+                if point_norm == norm
+            ]
+            for method in methods:
                 configs = [
-                    RunConfig(data.name, method, seed, settings[i], per_class, val_per_class, arch, options)
-                    for i in chosen
+                    RunConfig(name, method, seed, setting, splits.per_class, splits.val_per_class, arch, options)
+                    for setting in settings
                 ]
-                if method.regime == "frozen":  # every setting's head at once, on features computed once
-                    runs = train_frozen_together(configs, split, resolved, grid.epochs)
+                if method.regime == "frozen":
+                    runs = train_frozen_together(configs, split, splits.device, checkpoints)
                 else:
-                    runs = [train_and_score(config, split, resolved, grid.epochs) for config in configs]
-                for i, run in zip(chosen, runs):
-                    scores[(seed, i, m)] = run.val_scores
-                log(f"tune {data.name} seed={seed} norm={norm} {method.name}: {len(chosen)} settings done")
-    rows = [
-        {
-            "method": method.name,
-            "regime": method.regime,
-            "seed": seed,
-            **asdict(replace(setting, epochs=epochs)),
-            "val_accuracy": scores[(seed, i, m)][epochs],
-        }
-        for seed in grid.seeds
-        for i, setting in enumerate(settings)
-        for m, method in enumerate(methods)
-        for epochs in grid.epochs
-    ]
-    return pd.DataFrame(rows)
+                    runs = [train_and_score(config, split, splits.device, checkpoints) for config in configs]
+                for setting, run in zip(settings, runs):
+                    rows += [
+                        {
+                            "method": method.name,
+                            "regime": method.regime,
+                            "seed": seed,
+                            **asdict(replace(setting, epochs=checkpoint)),
+                            "val_accuracy": run.val_scores[checkpoint],
+                        }
+                        for checkpoint in checkpoints
+                    ]
+                if progress is not None:
+                    progress.update(len(configs))
+    return rows
 
 
 SETTING_COLUMNS = ["optimizer", "learning_rate", "weight_decay", "epochs", "batch_size", "momentum", "input_norm"]
+AXES = ("learning_rate", "weight_decay", "epochs")
 
 
-def select_settings(scores: pd.DataFrame) -> dict[str, TrainConfig]:
-    """Per regime, the setting with the highest mean validation accuracy (first in grid order on ties)."""
-    return {
-        str(regime): TrainConfig(**best_by_mean(group, SETTING_COLUMNS, "val_accuracy"))
-        for regime, group in scores.groupby("regime", sort=False)
+def search_regime(
+    methods: Sequence[Method],
+    grid: TuningGrid,
+    splits: SplitCache,
+    arch: ArchitectureConfig,
+    options: RunOptions,
+    log: Callable[[str], None],
+    show_progress: bool = True,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Search one regime's setting (its methods share it): the starting grid, then rounds that extend an
+    axis at an edge and score the chosen setting's missing neighbours, until every axis is interior, at a
+    hard limit or extended ``grid.max_extensions`` times. Returns every score and each axis' status."""
+    ladders = grid.ladders()
+    scored: dict[Point, set[int]] = {}
+    rows: list[dict[str, Any]] = []
+    regime = methods[0].regime
+    name = splits.data.name
+    wanted: dict[Point, set[int]] = {
+        (norm, lr, wd): {int(e) for e in ladders["epochs"].values}
+        for norm, lr, wd in itertools.product(grid.input_norms, grid.learning_rates, grid.weight_decays)
     }
-
-
-def grid_edges(grid: TuningGrid, selected: dict[str, TrainConfig]) -> list[str]:
-    """Sentences naming every chosen value that sits at the end of a numeric grid axis
-    (a hint that the optimum may lie outside the grid)."""
-    axes = {"learning_rate": grid.learning_rates, "weight_decay": grid.weight_decays, "epochs": grid.epochs}
-    notes = []
-    for regime, config in selected.items():
-        for axis, values in axes.items():
-            value = getattr(config, axis)
-            if len(values) > 1 and value in (min(values), max(values)):
-                end = "largest" if value == max(values) else "smallest"
-                notes.append(f"{regime}: {axis} = {value:g} is the {end} value of the grid {list(values)}")
-    return notes
+    for round_number in itertools.count(1):
+        by_length: dict[int, list[Point]] = {}
+        for point, epochs in wanted.items():
+            by_length.setdefault(max(epochs), []).append(point)
+        total = len(wanted) * len(grid.seeds) * len(methods)
+        with progress_bar(total, f"tune {name} {regime} round {round_number}", disable=not show_progress) as bar:
+            for length, points in sorted(by_length.items()):
+                checkpoints = sorted(int(e) for e in ladders["epochs"].values if e <= length)
+                rows += score_points(points, length, checkpoints, methods, grid, splits, arch, options, bar)
+                for point in points:
+                    scored.setdefault(point, set()).update(checkpoints)
+        log(
+            f"tune {name} {regime} round {round_number}: {len(wanted)} setting(s) x {len(grid.seeds)} seed(s) "
+            f"x {len(methods)} method(s) scored"
+        )
+        frame = pd.DataFrame(rows).drop_duplicates(["method", "seed", *SETTING_COLUMNS], keep="first")
+        best = best_by_mean(frame, SETTING_COLUMNS, "val_accuracy")
+        point = (str(best["input_norm"]), float(best["learning_rate"]), float(best["weight_decay"]))
+        for axis in AXES:
+            ladders[axis] = ladders[axis].extend(float(best[axis]), grid.max_extensions)
+        wanted = {}
+        for axis in AXES:
+            for value in ladders[axis].neighbours(float(best[axis])):
+                candidate = {**best, axis: value}
+                other = (
+                    str(candidate["input_norm"]),
+                    float(candidate["learning_rate"]),
+                    float(candidate["weight_decay"]),
+                )
+                if int(candidate["epochs"]) not in scored.get(other, set()):
+                    wanted.setdefault(other, set()).add(int(candidate["epochs"]))
+        for norm in grid.input_norms:
+            other = (norm, point[1], point[2])
+            if int(best["epochs"]) not in scored.get(other, set()):
+                wanted.setdefault(other, set()).add(int(best["epochs"]))
+        if not wanted:
+            break
+    statuses = {}
+    for axis in AXES:
+        same = frame
+        for other_axis in (*AXES, "input_norm"):
+            if other_axis != axis:
+                same = same[same[other_axis] == best[other_axis]]
+        statuses[axis] = ladders[axis].status(float(best[axis]), {float(v) for v in same[axis]})
+    return frame, statuses
 
 
 @dataclass(frozen=True)
@@ -147,6 +245,20 @@ class TuningResult:
     request_hash: str
     baseline_c: dict[str, float] = field(default_factory=dict)
     baseline_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    edges: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per searched regime and baseline, each axis' status: ``interior``, ``hard limit`` or ``edge``."""
+
+    def edge_notes(self) -> list[str]:
+        """A sentence for every choice still at an edge of its searched range."""
+        notes = []
+        for column, axes in self.edges.items():
+            for axis, status in axes.items():
+                if status == "edge":
+                    value = (
+                        self.baseline_c[column] if column in self.baseline_c else getattr(self.selected[column], axis)
+                    )
+                    notes.append(f"{column}: {axis} = {value:g} is at the edge of the range searched")
+        return notes
 
     def searched(self) -> dict[str, TrainConfig]:
         """The chosen settings of the regimes this tuning searched (not those it took as given)."""
@@ -161,6 +273,7 @@ class TuningResult:
             "scores": self.scores.to_dict(orient="records"),
             "baseline_c": self.baseline_c,
             "baseline_scores": self.baseline_scores.to_dict(orient="records"),
+            "edges": self.edges,
         }
         return json.dumps(payload, indent=2, sort_keys=True) + "\n"
 
@@ -174,6 +287,7 @@ class TuningResult:
             request_hash=payload["request_hash"],
             baseline_c={name: float(c) for name, c in payload.get("baseline_c", {}).items()},
             baseline_scores=pd.DataFrame(payload.get("baseline_scores", [])),
+            edges={column: dict(axes) for column, axes in payload.get("edges", {}).items()},
         )
 
 
@@ -221,10 +335,13 @@ def tune(
     baseline_cs: Sequence[float] = DEFAULT_CS,
     cache_dir: str | Path | None = None,
     fixed: Mapping[str, TrainConfig] | None = None,
+    show_progress: bool = True,
 ) -> TuningResult:
     """Select a TrainConfig per regime and a C per baseline for ``data`` on the validation splits of
     ``grid.seeds``; reuse ``path`` if it holds the same request. A regime in ``fixed`` is not searched:
     its given setting is taken (e.g. one chosen under another protocol whose options cannot change it)."""
+    if val_per_class < 1:
+        raise ValueError(f"tuning needs a validation split: val_per_class must be >= 1, got {val_per_class}")
     fixed = dict(fixed or {})
     request = tuning_request_hash(
         data.name, methods, grid, per_class, val_per_class, arch, options, baselines, baseline_cs, fixed
@@ -239,20 +356,55 @@ def tune(
         except (ValueError, KeyError, TypeError):
             log(f"tune {data.name}: {path.name} is unreadable; tuning again")
     searched = [m for m in methods if m.regime not in fixed]
-    scores = grid_scores(data, searched, grid, per_class, val_per_class, arch, device, log, options)
+    splits = SplitCache(data, per_class, val_per_class, resolve_device(device))
+    frames, edges = [], {}
+    for regime in dict.fromkeys(m.regime for m in searched):
+        regime_methods = [m for m in searched if m.regime == regime]
+        frame, edges[regime] = search_regime(regime_methods, grid, splits, arch, options, log, show_progress)
+        frames.append(frame)
+    scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     baseline_c, baseline_rows = {}, []
     for baseline in baselines:
-        c, rows = choose_c(
-            baseline, data, grid.seeds, per_class, val_per_class, baseline_cs, cache_dir, resolve_device(device)
+        c, rows, edges[baseline.name] = search_c(
+            baseline, data, grid, per_class, val_per_class, baseline_cs, cache_dir, resolve_device(device)
         )
         baseline_c[baseline.name] = c
         baseline_rows.append(rows)
-        log(f"tune {data.name} {baseline.name}: C = {c:g}")
+        log(f"tune {data.name} {baseline.name}: C = {c:g} ({edges[baseline.name]['C']})")
     selected = {**(select_settings(scores) if len(scores) else {}), **fixed}
     baseline_scores = pd.concat(baseline_rows, ignore_index=True) if baseline_rows else pd.DataFrame()
-    result = TuningResult(data.name, selected, scores, request, baseline_c, baseline_scores)
+    result = TuningResult(data.name, selected, scores, request, baseline_c, baseline_scores, edges)
     write_text_atomic(path, result.to_json())
     return result
+
+
+def search_c(
+    baseline: Baseline,
+    data: ImageDataset,
+    grid: TuningGrid,
+    per_class: int,
+    val_per_class: int,
+    cs: Sequence[float],
+    cache_dir: str | Path | None,
+    device: torch.device,
+) -> tuple[float, pd.DataFrame, dict[str, str]]:
+    """A baseline's C on the tuning seeds (``choose_c``), its range extended by decades while the choice
+    sits at an end (at most ``grid.max_extensions`` times each way); the C, every score and its status."""
+    ladder = Ladder("C", tuple(sorted(float(c) for c in cs)), "decade")
+    while True:
+        c, rows = choose_c(baseline, data, grid.seeds, per_class, val_per_class, ladder.values, cache_dir, device)
+        extended = ladder.extend(c, grid.max_extensions)
+        if extended == ladder:
+            return c, rows, {"C": ladder.status(c, set(ladder.values))}
+        ladder = extended
+
+
+def select_settings(scores: pd.DataFrame) -> dict[str, TrainConfig]:
+    """Per regime, the setting with the highest mean validation accuracy (first in search order on ties)."""
+    return {
+        str(regime): TrainConfig(**best_by_mean(group, SETTING_COLUMNS, "val_accuracy"))
+        for regime, group in scores.groupby("regime", sort=False)
+    }
 
 
 def load_tuning(path: str | Path) -> TuningResult:
@@ -266,9 +418,9 @@ def load_tuning(path: str | Path) -> TuningResult:
 __all__ = [
     "TuningGrid",
     "TuningResult",
-    "grid_edges",
-    "grid_scores",
     "load_tuning",
+    "search_c",
+    "search_regime",
     "select_settings",
     "tune",
 ]

@@ -83,7 +83,7 @@ CLAIMS: tuple[Claim, ...] = (
 CLAIM_COLUMNS = [
     "claim", "dataset", "a", "b", "best_frozen", "variant", "n", "n_draws", "diff", "sd_diff", "ci95_low",
     "ci95_high", "p_ttest", "p_ttest_holm", "p_tost", "p_tost_holm", "margin", "alpha", "power", "paper_diff",
-    "judgement", "seeds_to_resolve",
+    "judgement", "seeds_to_resolve", "edge",
 ]  # fmt: skip
 
 
@@ -144,12 +144,16 @@ def claim_table(
     margin: float = EQUIVALENCE_MARGIN,
     alpha: float = ALPHA,
     power: float = POWER,
+    max_seeds: int = DEFAULT_MAX_SEEDS,
+    edges: Mapping[str, Mapping[tuple[str, str], str]] | None = None,
 ) -> pd.DataFrame:
     """One row per (claim, pair, dataset, variant): the paired difference a - b in points, its number
     of seeds and of independent draws, the 95% interval over draws (NaN with one draw), the raw and
     Holm-adjusted p-values of the paired t-test and of TOST at ±``margin`` points, the paper's own
     difference, the judgement and, when inconclusive, the independent seeds that would resolve it.
-    Holm runs over each claim's family under each variant (see the module docstring)."""
+    Holm runs over each claim's family under each variant (see the module docstring). ``edge`` names a
+    compared column whose chosen setting is still at an edge of its searched range (``edges``, per variant:
+    ``Protocol.edge_notes``)."""
     paper = paper_table1().set_index(["dataset", "method"])["paper_mean"]
     rows = []
     for claim in claims:
@@ -161,6 +165,7 @@ def claim_table(
                 margin,
                 alpha,
                 power,
+                max_seeds,
             )
             for comparison, judgement in zip(comparisons, judgements):
                 dataset, a, b = comparison["dataset"], comparison["a"], comparison["b"]
@@ -189,6 +194,11 @@ def claim_table(
                         "paper_diff": paper.get((dataset, a), np.nan) - paper.get((dataset, b), np.nan),
                         "judgement": judgement.outcome,
                         "seeds_to_resolve": judgement.seeds_to_resolve,
+                        "edge": "; ".join(
+                            f"{column}: {note}"
+                            for column in (a, b)
+                            if (note := (edges or {}).get(variant, {}).get((dataset, column)))
+                        ),
                     }
                 )
     table = pd.DataFrame(rows, columns=CLAIM_COLUMNS)
@@ -230,18 +240,24 @@ def sentence(row: pd.Series, labels: Mapping[str, str], claims: Sequence[Claim] 
     variant = variant_labels().get(row["variant"], row["variant"])
     paper = "" if np.isnan(row["paper_diff"]) else f" (paper: {row['paper_diff']:+.2f})"
     start = f"{variant}: {a} − {b} = {row['diff']:+.2f} points{paper}"
+    edge = row.get("edge", "")
+    caveat = (
+        f" A chosen setting is at an edge of the range searched ({edge}): a wider search might change it."
+        if isinstance(edge, str) and edge
+        else ""
+    )
     if row["judgement"] == "not judged":
         runs = f"{row['n']} runs share" if row["n"] != 1 else "1 run has"
         return (
             f"{start}; {runs} one draw of training subset, kernels and initial weights: they measure minibatch "
-            "order and flips only and cannot show whether the difference holds for another draw: not judged."
+            f"order and flips only and cannot show whether the difference holds for another draw: not judged.{caveat}"
         )
     agrees = {c.key: c.equivalence_agrees for c in claims}.get(row["claim"], False)
     return (
         f"{start}, 95% CI [{row['ci95_low']:+.2f}, {row['ci95_high']:+.2f}] over {row['n_draws']} independent draws; "
         f"paired t-test {_p(row['p_ttest'])} (Holm {_p(row['p_ttest_holm'])}), equivalence within "
         f"±{_points(row['margin'])} (TOST) {_p(row['p_tost'])} (Holm {_p(row['p_tost_holm'])}): "
-        f"{_outcome(row, a, b, agrees)}."
+        f"{_outcome(row, a, b, agrees)}.{caveat}"
     )
 
 
@@ -254,7 +270,8 @@ def rules_line(table: pd.DataFrame) -> str:
         f"{alpha:g}: a difference by the paired t-test, equivalence within ±{margin} by two one-sided tests "
         "(TOST); runs that share one draw of subset and kernels count as one and are not judged; an "
         "inconclusive comparison names the independent seeds that would resolve it at the observed paired SD, "
-        "at the family's strictest Holm level."
+        "at the family's strictest Holm level; a compared column whose chosen setting is still at an edge of "
+        "its searched range is named."
     )
 
 

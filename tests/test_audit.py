@@ -20,7 +20,14 @@ from synthlib.samplers import registry
 from synthlib.tuning import TuningGrid
 from tests.conftest import REPO_ROOT
 
-GRID = TuningGrid(input_norms=("standardize",), learning_rates=(1e-3,), weight_decays=(0.0,), epochs=(1,))
+GRID = TuningGrid(
+    input_norms=("standardize",),
+    learning_rates=(1e-3,),
+    weight_decays=(0.0,),
+    epochs=(1,),
+    seeds=(1000,),
+    max_extensions=0,
+)
 HEAD = provenance.git_commit()
 
 

@@ -49,6 +49,7 @@ TOP_LEVEL_KEYS = {
     "speedups", "accuracy", "peak_rss", "targets",
 }  # fmt: skip
 TARGETS = {
+    "whole_study_from_scratch_s",
     "frozen_columns_speedup_vs_naive",
     "frozen_feature_extraction_fraction_of_matmul_ceiling",
     "paper_protocol_end_to_end_s",
@@ -287,13 +288,13 @@ def test_phases_speedups_and_targets_from_hand_made_runs() -> None:
     ratios = speedups(project, naive)
     assert ratios.frozen_columns == pytest.approx(12.0) and ratios.end_to_end == pytest.approx(12.0)
     rss = peak_rss(_project(), _naive(12.0))
-    targets = evaluate_targets(False, project, naive, ratios, rss)
+    targets = evaluate_targets(False, project, naive, ratios, rss, CEILINGS)
     assert set(targets) == TARGETS
     assert targets["frozen_columns_speedup_vs_naive"].met is True
     assert targets["paper_protocol_end_to_end_s"].met is True
     assert targets["project_peak_rss_gb"].value == pytest.approx(1_000_000 * 1024 / 1e9)
     slower = evaluate_targets(
-        False, project, summarise_naive(_naive(5.0)), speedups(project, summarise_naive(_naive(5.0))), rss
+        False, project, summarise_naive(_naive(5.0)), speedups(project, summarise_naive(_naive(5.0))), rss, CEILINGS
     )
     assert slower["frozen_columns_speedup_vs_naive"].met is False
 
@@ -302,7 +303,7 @@ def test_targets_without_naive_path_are_not_measured() -> None:
     project = summarise_project(_project(), CEILINGS)
     ratios = speedups(project, None)
     assert all(value is None for value in vars(ratios).values())
-    targets = evaluate_targets(True, project, None, ratios, peak_rss(_project(), None))
+    targets = evaluate_targets(True, project, None, ratios, peak_rss(_project(), None), CEILINGS)
     assert targets["frozen_columns_speedup_vs_naive"].met is None
     assert targets["frozen_columns_speedup_vs_naive"].note == "naive path skipped"
     assert isinstance(targets["project_peak_rss_gb"].met, bool)
@@ -349,3 +350,28 @@ def test_naive_inputs_match_the_library(input_norm: str) -> None:
 
 def test_default_output_is_under_results() -> None:
     assert parse_args([]).output == DEFAULT_OUTPUT == Path("results/benchmark.json")
+
+
+def test_seconds_count_scaled_by_the_ceiling_measured_with_them() -> None:
+    """A 7 s paper protocol at a 100 GFLOP/s ceiling counts as 7 x 100 / 359 s; the whole study is read from
+    run_all.sh's timing, and only when that run started from scratch and nothing failed."""
+    project = summarise_project(_project(), CEILINGS)
+    ratios, rss = speedups(project, None), peak_rss(_project(), None)
+    timing = {
+        "wall_s": 1200.0, "matmul_gflops": 150.0, "from_scratch": True, "failed": [], "git_commit": "abc",
+        "finished": "2026-11-30T08:00:00Z",
+    }  # fmt: skip
+    targets = evaluate_targets(False, project, None, ratios, rss, CEILINGS, timing)
+    paper = targets["paper_protocol_end_to_end_s"]
+    assert paper.value == pytest.approx(7.0) and paper.matmul_gflops == CEILINGS.matmul_gflops
+    assert paper.scaled_value == pytest.approx(7.0 * CEILINGS.matmul_gflops / 359.0) and paper.met is True
+    whole = targets["whole_study_from_scratch_s"]
+    assert whole.scaled_value == pytest.approx(1200.0 * 150.0 / 359.0) and whole.met is True  # 501 s <= 600
+    slow = evaluate_targets(False, project, None, ratios, rss, CEILINGS, {**timing, "matmul_gflops": 359.0})
+    assert slow["whole_study_from_scratch_s"].met is False
+    resumed = evaluate_targets(False, project, None, ratios, rss, CEILINGS, {**timing, "from_scratch": False})
+    assert (
+        resumed["whole_study_from_scratch_s"].met is None
+        and "reused run records" in resumed["whole_study_from_scratch_s"].note
+    )
+    assert evaluate_targets(False, project, None, ratios, rss, CEILINGS)["whole_study_from_scratch_s"].met is None

@@ -25,7 +25,14 @@ from synthlib.launch import LaunchSettings, launch, make_executor, run_protocol,
 from synthlib.protocols import get_protocol
 from synthlib.tuning import TuningGrid
 
-GRID = TuningGrid(input_norms=("standardize",), learning_rates=(1e-3,), weight_decays=(0.0,), epochs=(1, 2))
+GRID = TuningGrid(
+    input_norms=("standardize",),
+    learning_rates=(1e-3,),
+    weight_decays=(0.0,),
+    epochs=(1, 2),
+    seeds=(1000,),
+    max_extensions=0,
+)
 PROTOCOL = replace(
     get_protocol("paper").with_overrides(seeds=(0, 1), per_class=6, val_per_class=4),
     tuning_grid=GRID,

@@ -39,6 +39,7 @@ from synthlib.protocols import (
     variant_labels,
 )
 from synthlib.records import load_records
+from synthlib.seed_count import SeedRule
 from synthlib.tables import protocol_table
 from synthlib.training import TrainConfig, fit
 from synthlib.tuning import TuningGrid
@@ -47,7 +48,14 @@ from tests.conftest import REPO_ROOT
 
 CPU = torch.device("cpu")
 PER_CLASS, VAL_PER_CLASS = 6, 4
-SMALL_GRID = TuningGrid(input_norms=("standardize",), learning_rates=(1e-3,), weight_decays=(0.0,), epochs=(1, 2))
+SMALL_GRID = TuningGrid(
+    input_norms=("standardize",),
+    learning_rates=(1e-3,),
+    weight_decays=(0.0,),
+    epochs=(1, 2),
+    seeds=(1000,),
+    max_extensions=0,
+)
 QUIET = {"log": lambda _: None, "device": "cpu"}
 
 
@@ -243,6 +251,19 @@ def test_a_fourth_protocol_is_one_registration(gray, tmp_path):
     finally:
         unregister_protocol("tiny")
     assert "tiny" not in protocol_names()
+
+
+@pytest.mark.slow
+def test_a_seed_rule_runs_the_seeds_its_pilots_power_estimate_asks_for(gray, tmp_path):
+    rule = SeedRule(minimum=3, maximum=5)
+    protocol = replace(small(get_protocol("sound")), seeds=rule.pilot, seed_rule=rule)
+    outcome = run_small(protocol, gray, tmp_path)
+    seeds = {r.seed for r in outcome.records}
+    pilot = [r for r in outcome.records if r.seed in rule.pilot]
+    assert seeds == set(rule.seeds("sound", pilot)) and 3 <= len(seeds) <= 5
+    with pytest.raises(ValueError, match="seeds must be its pilot"):
+        replace(protocol, seeds=(0, 1))
+    assert protocol.with_overrides(seeds=(0,)).seed_rule is None  # seeds given replace the rule
 
 
 def test_authors_code_runs_share_subset_kernels_and_init_but_not_order(gray):

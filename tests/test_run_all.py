@@ -19,7 +19,10 @@ pytestmark = pytest.mark.slow
 DATASET = "synthetic_gray"
 METHODS = ("normal", "lognormal", "center_surround", "fully_trained")
 SEEDS = (0, 1, 2)
-SMALL_GRID = "input_norms: [standardize]\nlearning_rates: [0.001]\nweight_decays: [0.0]\nepochs: [30]\n"
+SMALL_GRID = (
+    "input_norms: [standardize]\nlearning_rates: [0.001]\nweight_decays: [0.0]\nepochs: [30]\n"
+    "tuning_seeds: [1000]\nmax_extensions: 0\n"
+)
 
 
 def study_env(tmp_path) -> dict[str, str]:

@@ -1,16 +1,27 @@
-"""Hyperparameter selection on validation data: the choice rule, the cache, the grid-edge notes."""
+"""Hyperparameter selection on validation data: the choice rule, the search until the choice is
+interior (on a known response surface), the cache, the edge notes."""
 
 from __future__ import annotations
+
+import math
 
 import pandas as pd
 import pytest
 
+from synthlib import tuning
 from synthlib.columns import PAPER_METHODS
 from synthlib.data import load_dataset
 from synthlib.training import TrainConfig
-from synthlib.tuning import SETTING_COLUMNS, TuningGrid, grid_edges, load_tuning, select_settings, tune
+from synthlib.tuning import SETTING_COLUMNS, TuningGrid, TuningResult, load_tuning, select_settings, tune
 
-SMALL = TuningGrid(input_norms=("standardize",), learning_rates=(1e-3, 3e-3), weight_decays=(0.0,), epochs=(2, 4))
+SMALL = TuningGrid(
+    input_norms=("standardize",),
+    learning_rates=(1e-3, 3e-3),
+    weight_decays=(0.0,),
+    epochs=(2, 4),
+    seeds=(1000,),
+    max_extensions=0,
+)
 
 
 def scores_row(regime: str, lr: float, val: float, method: str = "m") -> dict:
@@ -37,10 +48,79 @@ def test_select_settings_takes_the_best_mean_per_regime_and_the_first_on_ties():
     assert all(type(getattr(selected["frozen"], c)) in (int, float, str) for c in SETTING_COLUMNS)
 
 
-def test_grid_edges_names_values_at_the_ends_of_an_axis():
-    grid = TuningGrid(learning_rates=(1e-4, 1e-3, 1e-2), weight_decays=(0.0,), epochs=(10, 20, 40))
-    notes = grid_edges(grid, {"frozen": TrainConfig(learning_rate=1e-2, epochs=20)})
-    assert notes == ["frozen: learning_rate = 0.01 is the largest value of the grid [0.0001, 0.001, 0.01]"]
+def surface(peak: dict[str, float]):
+    """A stand-in for ``score_points``: validation accuracy falls with the log-distance of learning rate,
+    weight decay and epochs from ``peak`` (a weight decay of 0 counts as 1e-5), and is higher for the
+    "unit" input normalisation; it records every (point, epochs) it was asked to score."""
+    asked: list[tuple] = []
+
+    def score(points, epochs, checkpoints, methods, grid, splits, arch, options, progress=None):
+        rows = []
+        for norm, lr, wd in points:
+            for checkpoint in checkpoints:
+                asked.append((norm, lr, wd, checkpoint))
+                distance = (
+                    abs(math.log10(lr / peak["learning_rate"]))
+                    + abs(math.log10(max(wd, 1e-5) / max(peak["weight_decay"], 1e-5)))
+                    + abs(math.log2(checkpoint / peak["epochs"]))
+                )
+                setting = TrainConfig(grid.optimizer, lr, wd, checkpoint, grid.batch_size, input_norm=norm)
+                for method in methods:
+                    for seed in grid.seeds:
+                        value = 0.9 - 0.05 * distance - (0.01 if norm == "standardize" else 0.0)
+                        rows.append(
+                            {"method": method.name, "regime": method.regime, "seed": seed, **setting.to_dict(),
+                             "val_accuracy": value}
+                        )  # fmt: skip
+        return rows
+
+    return score, asked
+
+
+def search(monkeypatch, peak, grid=TuningGrid(seeds=(1000, 1001))):
+    score, asked = surface(peak)
+    monkeypatch.setattr(tuning, "score_points", score)
+    splits = tuning.SplitCache(load_dataset("synthetic_gray"), 4, 4, "cpu")
+    frame, statuses = tuning.search_regime(PAPER_METHODS[:2], grid, splits, None, None, lambda _: None, False)
+    return select_settings(frame)["frozen"], statuses, asked
+
+
+def test_search_extends_each_axis_until_the_choice_is_interior(monkeypatch):
+    """The optimum lies outside the starting grid on every axis: learning rate above it, weight decay
+    above it, epochs above it; the search walks there and scores both neighbours of each choice."""
+    chosen, statuses, asked = search(monkeypatch, {"learning_rate": 3e-2, "weight_decay": 1e-1, "epochs": 800})
+    assert (chosen.learning_rate, chosen.weight_decay, chosen.epochs, chosen.input_norm) == (3e-2, 1e-1, 800, "unit")
+    assert statuses == {"learning_rate": "interior", "weight_decay": "interior", "epochs": "interior"}
+    for neighbour in [("unit", 1e-2, 1e-1, 800), ("unit", 1e-1, 1e-1, 800), ("unit", 3e-2, 1e-2, 800),
+                      ("unit", 3e-2, 1.0, 800), ("unit", 3e-2, 1e-1, 400), ("unit", 3e-2, 1e-1, 1600),
+                      ("standardize", 3e-2, 1e-1, 800)]:  # fmt: skip
+        assert neighbour in asked
+    assert ("standardize", 1e-1, 1.0, 1600) not in asked  # only the chosen setting's neighbours
+
+
+def test_search_stops_at_a_hard_limit_and_flags_an_edge_it_cannot_pass(monkeypatch):
+    """Weight decay 0 is a hard limit; a learning rate optimum four rungs below the grid is beyond the
+    three extensions allowed, so the choice stays at an edge, reported as such."""
+    chosen, statuses, _ = search(monkeypatch, {"learning_rate": 1e-6, "weight_decay": 0.0, "epochs": 50})
+    assert chosen.weight_decay == 0.0 and chosen.epochs == 50
+    assert chosen.learning_rate == 1e-5  # 3e-4 -> 1e-4 -> 3e-5 -> 1e-5, then no further
+    assert statuses == {"learning_rate": "edge", "weight_decay": "hard limit", "epochs": "interior"}
+
+
+def test_edge_notes_name_each_choice_at_an_edge():
+    result = TuningResult(
+        "mnist",
+        {"frozen": TrainConfig(learning_rate=1e-5)},
+        pd.DataFrame(),
+        "hash",
+        baseline_c={"scattering": 1e-6},
+        edges={"frozen": {"learning_rate": "edge", "epochs": "interior"}, "scattering": {"C": "edge"}},
+    )
+    assert result.edge_notes() == [
+        "frozen: learning_rate = 1e-05 is at the edge of the range searched",
+        "scattering: C = 1e-06 is at the edge of the range searched",
+    ]
+    assert TuningResult.from_json(result.to_json()).edges == result.edges
 
 
 @pytest.mark.slow
@@ -51,6 +131,7 @@ def test_tune_chooses_on_validation_writes_and_reuses(tmp_path):
     first = tune(data, PAPER_METHODS, SMALL, path, per_class=10, val_per_class=5, log=logs.append)
     assert set(first.selected) == {"frozen", "trained"}
     assert len(first.scores) == len(PAPER_METHODS) * 2 * 2  # methods x learning rates x epochs
+    assert first.edges["frozen"]["learning_rate"] in ("edge", "interior")
     assert first.selected["frozen"].epochs in SMALL.epochs
     assert load_tuning(path).selected == first.selected
     again = tune(data, PAPER_METHODS, SMALL, path, per_class=10, val_per_class=5, log=logs.append)

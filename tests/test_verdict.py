@@ -252,3 +252,37 @@ def test_protocols_side_by_side_puts_each_variant_beside_the_paper():
     assert table.loc["mnist · Normal", "authors' code, test-set selection"] == "51.00 1 draw (n=3)"
     assert table.loc["mnist · Log-Normal", "authors' code, test-set selection"] == "—"  # not run there
     assert table.loc["mnist · Normal", "paper (Table 1)"] == "72.52 ± 0.21"  # the paper's own Table 1
+
+
+def test_a_grid_choice_at_the_end_of_its_values_is_flagged_in_the_table():
+    """Learning rates 0.1, 0.01 and 0.001 run; validation picks 0.001 (the smallest: an edge), the test set
+    0.01 (interior). Weight decay 0 is a hard limit, never an edge."""
+    records = []
+    for seed in (0, 1):
+        for lr, test, val in ((0.1, 0.50, 0.40), (0.01, 0.70, 0.60), (0.001, 0.65, 0.65)):
+            run = record("fully_trained", seed, test, val, setting=f"lr{lr:g}")
+            run.config["train"] = {"learning_rate": lr, "weight_decay": 0.0}
+            records.append(run)
+    table = protocol_table(records, get_protocol("authors_code"))
+    assert table.set_index("selection")["edge"].to_dict() == {
+        "test": "",
+        "validation": "learning rate 0.001 is the smallest run",
+    }
+    assert "learning rate 0.001 is the smallest run" in table1_markdown(table)
+
+
+def test_a_tuned_choice_at_an_edge_is_named_in_the_table_and_the_verdict():
+    variants = variants_with([0.80, 0.82, 0.81, 0.83], [0.70, 0.71, 0.69, 0.72], [0.75, 0.74, 0.76, 0.75])
+    edges = {"sound": {("mnist", "fully_trained"): "learning rate at the edge of the range searched"}}
+    table = protocol_table(variants["sound"], get_protocol("sound"), edges)
+    assert table.set_index("method").loc["fully_trained", "edge"] == "learning rate at the edge of the range searched"
+    assert table.set_index("method").loc["normal", "edge"] == ""
+    claims = claim_table(variants, edges=edges)
+    row = claims[(claims["a"] == "lognormal") & (claims["b"] == "fully_trained")].iloc[0]
+    assert row["edge"] == "fully_trained: learning rate at the edge of the range searched"
+    text = sentence(row, {})
+    assert text.endswith(
+        "A chosen setting is at an edge of the range searched (fully_trained: learning rate at the edge of the range "
+        "searched): a wider search might change it."
+    )
+    assert row_of(claims, "biological_beats_normal", "lognormal", "normal")["edge"] == ""

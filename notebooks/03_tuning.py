@@ -24,12 +24,15 @@
 # * Settings are scored on three *tuning seeds* (1000, 1001, 1002): their few-shot subsets,
 #   validation splits and kernels are drawn independently of the evaluation seeds, so the choice
 #   never sees an evaluation run, and no single split's noise decides it.
-# * The starting grid is scored whole. Then every numeric axis whose chosen value sits at an end
-#   of the values searched gets one more value beyond that end (learning rates on the 1-3-10
-#   scale, weight decays and C by decades, epochs doubled), the chosen setting's missing
-#   neighbours are scored, and the choice is made again, until it is interior on every axis, at
-#   a hard limit (weight decay 0), or the axis has been extended three times (an edge that
-#   remains: the tables and the verdict say so).
+# * The starting grid is scored whole; its best mean is the first choice. Then every numeric
+#   axis whose chosen value sits at an end of the values searched gets one more value beyond that
+#   end (learning rates on the 1-3-10 scale, weight decays and C by decades, epochs doubled), the
+#   choice's missing neighbours are scored, and a neighbour replaces the choice only when it beats
+#   it by more than one standard error of their paired difference over tuning seeds and samplers
+#   (the one-standard-error rule: a gain within the noise of the validation splits moves
+#   nothing). The search stops when no neighbour does: every axis is then interior, at a hard
+#   limit (weight decay 0), or extended three times (an edge that remains: the tables and the
+#   verdict say so).
 # * One setting per regime: the three frozen samplers share one (highest mean validation accuracy
 #   over the samplers), full training gets its own.
 # * Training length is scored at checkpoint epochs inside one run.
@@ -129,7 +132,8 @@ display(Markdown("\n".join(f"* {name}: C = {c:g}" for name, c in result.baseline
 
 # %% [markdown]
 # ## Where each choice lies in its searched range
-# `interior`: both neighbouring values were scored and neither is better; `hard limit`: the
+# `interior`: both neighbouring values were scored and neither beats the choice by more than one
+# standard error; `hard limit`: the
 # range cannot go further (weight decay 0); `edge`: the search stopped at its extension limit,
 # so the best value may lie beyond it.
 

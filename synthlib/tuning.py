@@ -6,11 +6,14 @@ chosen here, once per dataset and regime, by a search on validation accuracy:
 - settings are scored on three *tuning seeds* (1000, 1001, 1002), each its own subset, validation
   split and kernels, disjoint in randomness from the evaluation seeds (0, 1, 2, ...), so selection
   never sees an evaluation run, let alone its test set, and one split's noise does not decide;
-- the starting grid is scored whole; then every numeric axis (learning rate, weight decay, epochs)
-  whose chosen value sits at an end of the values searched is extended beyond it, and the chosen
-  setting's missing neighbours are scored, until the choice is interior on every axis, at a hard
-  limit (weight decay 0), or extended ``max_extensions`` times (an edge that remains, recorded in
-  ``TuningResult.edges`` and shown by the tables and the verdict; ``synthlib.search``);
+- the starting grid is scored whole and its best mean is the first choice; then every numeric axis
+  (learning rate, weight decay, epochs) whose chosen value sits at an end of the values searched is
+  extended beyond it, the choice's missing neighbours are scored, and a neighbour replaces the
+  choice when it beats it by more than one standard error of their paired difference (over tuning
+  seeds and samplers; the one-standard-error rule), until no neighbour does: each axis is then
+  interior, at a hard limit (weight decay 0), or extended ``max_extensions`` times (an edge that
+  remains, recorded in ``TuningResult.edges`` and shown by the tables and the verdict;
+  ``synthlib.search``);
 - training length is scored at several checkpoint epochs within one training run;
 - one setting is chosen per regime: all frozen samplers share theirs (the mean validation
   accuracy over the samplers decides), and full training gets its own, since it trains a
@@ -29,6 +32,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -166,6 +170,27 @@ SETTING_COLUMNS = ["optimizer", "learning_rate", "weight_decay", "epochs", "batc
 AXES = ("learning_rate", "weight_decay", "epochs")
 
 
+def setting_of(row: Mapping[str, Any]) -> tuple:
+    return tuple(row[column] for column in SETTING_COLUMNS)
+
+
+def paired_gain(
+    frame: pd.DataFrame, challenger: Mapping[str, Any], incumbent: Mapping[str, Any]
+) -> tuple[float, float]:
+    """Mean validation-accuracy gain of ``challenger`` over ``incumbent``, paired by (method, tuning seed),
+    and its standard error (0 with one pair)."""
+
+    def scores(setting: Mapping[str, Any]) -> pd.Series:
+        mask = pd.Series(True, index=frame.index)
+        for column in SETTING_COLUMNS:
+            mask &= frame[column] == setting[column]
+        return frame[mask].set_index(["method", "seed"])["val_accuracy"]
+
+    gains = (scores(challenger) - scores(incumbent)).dropna()
+    se = float(gains.std(ddof=1) / np.sqrt(len(gains))) if len(gains) > 1 else 0.0
+    return float(gains.mean()), se
+
+
 def search_regime(
     methods: Sequence[Method],
     grid: TuningGrid,
@@ -174,10 +199,17 @@ def search_regime(
     options: RunOptions,
     log: Callable[[str], None],
     show_progress: bool = True,
-) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Search one regime's setting (its methods share it): the starting grid, then rounds that extend an
-    axis at an edge and score the chosen setting's missing neighbours, until every axis is interior, at a
-    hard limit or extended ``grid.max_extensions`` times. Returns every score and each axis' status."""
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, str]]:
+    """Search one regime's setting (its methods share it).
+
+    The starting grid is scored whole and its best mean is the first choice. Then, round by round: an axis
+    whose chosen value sits at an end of its ladder gets one more rung (``synthlib.search``), the choice's
+    missing neighbours (one rung either way on each axis, and the other input normalisations) are scored, and
+    the best neighbour replaces the choice when it beats it by more than one standard error of their paired
+    difference over tuning seeds and methods (the one-standard-error rule of Breiman et al. 1984: a gain
+    within the noise of the validation splits does not move the choice, nor the search). It stops when no
+    neighbour does. Returns every score, the chosen setting (a row's setting columns) and each axis' status.
+    """
     ladders = grid.ladders()
     scored: dict[Point, set[int]] = {}
     rows: list[dict[str, Any]] = []
@@ -187,51 +219,68 @@ def search_regime(
         (norm, lr, wd): {int(e) for e in ladders["epochs"].values}
         for norm, lr, wd in itertools.product(grid.input_norms, grid.learning_rates, grid.weight_decays)
     }
+    chosen: dict[str, Any] | None = None
     for round_number in itertools.count(1):
-        by_length: dict[int, list[Point]] = {}
-        for point, epochs in wanted.items():
-            by_length.setdefault(max(epochs), []).append(point)
-        total = len(wanted) * len(grid.seeds) * len(methods)
-        with progress_bar(total, f"tune {name} {regime} round {round_number}", disable=not show_progress) as bar:
-            for length, points in sorted(by_length.items()):
-                checkpoints = sorted(int(e) for e in ladders["epochs"].values if e <= length)
-                rows += score_points(points, length, checkpoints, methods, grid, splits, arch, options, bar)
-                for point in points:
-                    scored.setdefault(point, set()).update(checkpoints)
-        log(
-            f"tune {name} {regime} round {round_number}: {len(wanted)} setting(s) x {len(grid.seeds)} seed(s) "
-            f"x {len(methods)} method(s) scored"
-        )
+        if wanted:
+            by_length: dict[int, list[Point]] = {}
+            for point, epochs in wanted.items():
+                by_length.setdefault(max(epochs), []).append(point)
+            total = len(wanted) * len(grid.seeds) * len(methods)
+            with progress_bar(total, f"tune {name} {regime} round {round_number}", disable=not show_progress) as bar:
+                for length, points in sorted(by_length.items()):
+                    checkpoints = sorted(int(e) for e in ladders["epochs"].values if e <= length)
+                    rows += score_points(points, length, checkpoints, methods, grid, splits, arch, options, bar)
+                    for point in points:
+                        scored.setdefault(point, set()).update(checkpoints)
         frame = pd.DataFrame(rows).drop_duplicates(["method", "seed", *SETTING_COLUMNS], keep="first")
-        best = best_by_mean(frame, SETTING_COLUMNS, "val_accuracy")
-        point = (str(best["input_norm"]), float(best["learning_rate"]), float(best["weight_decay"]))
+        if chosen is None:
+            chosen = best_by_mean(frame, SETTING_COLUMNS, "val_accuracy")
+        else:
+            neighbours = [row for row in neighbour_settings(chosen, ladders, grid) if is_scored(row, scored)]
+            means = frame.groupby(SETTING_COLUMNS, sort=False)["val_accuracy"].mean()
+            challenger = max(neighbours, key=lambda row: means[setting_of(row)], default=None)
+            if challenger is None:
+                break
+            gain, se = paired_gain(frame, challenger, chosen)
+            log(
+                f"tune {name} {regime} round {round_number}: {len(wanted)} setting(s) scored; best neighbour "
+                f"{gain * 100:+.2f} points (SE {se * 100:.2f})"
+            )
+            if not gain > se:
+                break
+            chosen = challenger
         for axis in AXES:
-            ladders[axis] = ladders[axis].extend(float(best[axis]), grid.max_extensions)
+            ladders[axis] = ladders[axis].extend(float(chosen[axis]), grid.max_extensions)
         wanted = {}
-        for axis in AXES:
-            for value in ladders[axis].neighbours(float(best[axis])):
-                candidate = {**best, axis: value}
-                other = (
-                    str(candidate["input_norm"]),
-                    float(candidate["learning_rate"]),
-                    float(candidate["weight_decay"]),
-                )
-                if int(candidate["epochs"]) not in scored.get(other, set()):
-                    wanted.setdefault(other, set()).add(int(candidate["epochs"]))
-        for norm in grid.input_norms:
-            other = (norm, point[1], point[2])
-            if int(best["epochs"]) not in scored.get(other, set()):
-                wanted.setdefault(other, set()).add(int(best["epochs"]))
-        if not wanted:
-            break
-    statuses = {}
+        for row in neighbour_settings(chosen, ladders, grid):
+            if not is_scored(row, scored):
+                point = (str(row["input_norm"]), float(row["learning_rate"]), float(row["weight_decay"]))
+                wanted.setdefault(point, set()).add(int(row["epochs"]))
+    assert chosen is not None
+    statuses = {
+        axis: ladders[axis].status(
+            float(chosen[axis]),
+            {float(row[axis]) for row in neighbour_settings(chosen, ladders, grid) if is_scored(row, scored)},
+        )
+        for axis in AXES
+    }
+    log(f"tune {name} {regime}: chosen {chosen}; " + ", ".join(f"{a} {s}" for a, s in statuses.items()))
+    return frame, chosen, statuses
+
+
+def neighbour_settings(chosen: Mapping[str, Any], ladders: Mapping[str, Ladder], grid: TuningGrid) -> list[dict]:
+    """The settings one rung away from ``chosen`` on each axis, and with each other input normalisation."""
+    found = []
     for axis in AXES:
-        same = frame
-        for other_axis in (*AXES, "input_norm"):
-            if other_axis != axis:
-                same = same[same[other_axis] == best[other_axis]]
-        statuses[axis] = ladders[axis].status(float(best[axis]), {float(v) for v in same[axis]})
-    return frame, statuses
+        for value in ladders[axis].neighbours(float(chosen[axis])):
+            found.append({**chosen, axis: int(value) if axis == "epochs" else value})
+    found += [{**chosen, "input_norm": norm} for norm in grid.input_norms if norm != chosen["input_norm"]]
+    return found
+
+
+def is_scored(row: Mapping[str, Any], scored: Mapping[Point, set[int]]) -> bool:
+    point = (str(row["input_norm"]), float(row["learning_rate"]), float(row["weight_decay"]))
+    return int(row["epochs"]) in scored.get(point, set())
 
 
 @dataclass(frozen=True)
@@ -357,10 +406,11 @@ def tune(
             log(f"tune {data.name}: {path.name} is unreadable; tuning again")
     searched = [m for m in methods if m.regime not in fixed]
     splits = SplitCache(data, per_class, val_per_class, resolve_device(device))
-    frames, edges = [], {}
+    frames, edges, chosen = [], {}, {}
     for regime in dict.fromkeys(m.regime for m in searched):
         regime_methods = [m for m in searched if m.regime == regime]
-        frame, edges[regime] = search_regime(regime_methods, grid, splits, arch, options, log, show_progress)
+        frame, setting, edges[regime] = search_regime(regime_methods, grid, splits, arch, options, log, show_progress)
+        chosen[regime] = TrainConfig(**{column: setting[column] for column in SETTING_COLUMNS})
         frames.append(frame)
     scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     baseline_c, baseline_rows = {}, []
@@ -371,7 +421,7 @@ def tune(
         baseline_c[baseline.name] = c
         baseline_rows.append(rows)
         log(f"tune {data.name} {baseline.name}: C = {c:g} ({edges[baseline.name]['C']})")
-    selected = {**(select_settings(scores) if len(scores) else {}), **fixed}
+    selected = {**chosen, **fixed}
     baseline_scores = pd.concat(baseline_rows, ignore_index=True) if baseline_rows else pd.DataFrame()
     result = TuningResult(data.name, selected, scores, request, baseline_c, baseline_scores, edges)
     write_text_atomic(path, result.to_json())

@@ -81,8 +81,8 @@ def search(monkeypatch, peak, grid=TuningGrid(seeds=(1000, 1001))):
     score, asked = surface(peak)
     monkeypatch.setattr(tuning, "score_points", score)
     splits = tuning.SplitCache(load_dataset("synthetic_gray"), 4, 4, "cpu")
-    frame, statuses = tuning.search_regime(PAPER_METHODS[:2], grid, splits, None, None, lambda _: None, False)
-    return select_settings(frame)["frozen"], statuses, asked
+    _, chosen, statuses = tuning.search_regime(PAPER_METHODS[:2], grid, splits, None, None, lambda _: None, False)
+    return TrainConfig(**{column: chosen[column] for column in SETTING_COLUMNS}), statuses, asked
 
 
 def test_search_extends_each_axis_until_the_choice_is_interior(monkeypatch):
@@ -149,3 +149,40 @@ def test_tuning_needs_a_validation_split(tmp_path):
 def test_missing_tuning_file_names_the_notebook(tmp_path):
     with pytest.raises(FileNotFoundError, match="03_tuning"):
         load_tuning(tmp_path / "absent.json")
+
+
+def test_a_neighbour_within_one_standard_error_does_not_move_the_choice(monkeypatch):
+    """Learning rate 1e-2 beats the grid's best, 3e-3, on the mean but by less than the standard error of
+    their paired difference over the two tuning seeds (+0.5 and -0.3 points): the choice stays at 3e-3, and
+    the search does not walk further; 3e-2, which would win by far, is never scored."""
+
+    def score(points, epochs, checkpoints, methods, grid, splits, arch, options, progress=None):
+        rows = []
+        for norm, lr, wd in points:
+            for checkpoint in checkpoints:
+                setting = TrainConfig(grid.optimizer, lr, wd, checkpoint, grid.batch_size, input_norm=norm)
+                for method in methods:
+                    for seed in grid.seeds:
+                        value = 0.80 + (0.01 if lr >= 3e-3 else 0.0) + (0.01 if checkpoint == 100 else 0.0)
+                        value += {1e-2: {1000: 0.005, 1001: -0.003}, 3e-2: {1000: 0.2, 1001: 0.2}}.get(lr, {}).get(
+                            seed, 0.0
+                        )
+                        value -= 0.02 if (norm, wd) != ("unit", 0.0) else 0.0
+                        rows.append(
+                            {"method": method.name, "regime": method.regime, "seed": seed, **setting.to_dict(),
+                             "val_accuracy": value}
+                        )  # fmt: skip
+        return rows
+
+    monkeypatch.setattr(tuning, "score_points", score)
+    splits = tuning.SplitCache(load_dataset("synthetic_gray"), 4, 4, "cpu")
+    grid = TuningGrid(seeds=(1000, 1001))
+    frame, chosen, statuses = tuning.search_regime(PAPER_METHODS[:1], grid, splits, None, None, lambda _: None, False)
+    assert (chosen["learning_rate"], chosen["epochs"], chosen["input_norm"], chosen["weight_decay"]) == (
+        3e-3,
+        100,
+        "unit",
+        0.0,
+    )
+    assert statuses["learning_rate"] == "interior" and 1e-2 in set(frame["learning_rate"])
+    assert 3e-2 not in set(frame["learning_rate"])

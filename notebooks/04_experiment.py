@@ -79,7 +79,7 @@ protocol = None  # None: the registry's first protocol (python -m synthlib.proto
 dataset = "mnist"
 methods = None  # None: the protocol's CNN columns
 baselines = None  # None: the protocol's baselines ([] for none)
-seeds = None  # None: the protocol's seeds
+seeds = None  # None: the protocol's seeds (with its seed rule, if any: a pilot, then as many as it asks)
 settings_limit = None  # a grid protocol: run only its first N settings (None: all)
 per_class = None  # None: the protocol's (38 per class, as the paper)
 val_per_class = None
@@ -110,6 +110,11 @@ print(f"protocol {setup.name}: {setup.title}")
 print(
     f"{dataset}: {len(data.x_test)} test images; seeds {list(setup.seeds)}; device {describe_device(resolve_device(device))}"
 )
+if setup.seed_rule is not None:
+    print(
+        f"seeds {list(setup.seeds)} are a pilot: then as many as its power estimate asks, at most "
+        f"{setup.seed_rule.maximum} (synthlib.seed_count)"
+    )
 
 # %%
 launch = LaunchSettings(
@@ -121,7 +126,7 @@ launch = LaunchSettings(
     array_parallelism=array_parallelism,
 )
 outcome = run_protocol(
-    setup, data, results_dir, launch, setup.seeds, methods, baselines, settings_limit, data_root, device, cache_dir
+    setup, data, results_dir, launch, seeds, methods, baselines, settings_limit, data_root, device, cache_dir
 )
 print(f"{outcome.ran} run(s) done, {outcome.reused} reused, {len(outcome.failures)} failed")
 

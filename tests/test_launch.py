@@ -23,16 +23,8 @@ from synthlib.data import load_dataset
 from synthlib.engine import Job, PlannedRun, RunContext, RunResult
 from synthlib.launch import LaunchSettings, launch, make_executor, run_protocol, task_groups
 from synthlib.protocols import get_protocol
-from synthlib.tuning import TuningGrid
+from tests.test_protocols import SMALL_GRID as GRID  # one setting, 1-2 epochs, one tuning seed
 
-GRID = TuningGrid(
-    input_norms=("standardize",),
-    learning_rates=(1e-3,),
-    weight_decays=(0.0,),
-    epochs=(1, 2),
-    seeds=(1000,),
-    max_extensions=0,
-)
 PROTOCOL = replace(
     get_protocol("paper").with_overrides(seeds=(0, 1), per_class=6, val_per_class=4),
     tuning_grid=GRID,

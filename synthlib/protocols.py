@@ -12,7 +12,8 @@ The registered protocols:
 
 - ``paper``: the text of Karimi et al. 2017, with its gaps filled as in Table 1 (``experiment``):
   kernels at the text's scales, a 4x4 grid pool to the stated 1024 FC inputs, Adam settings and
-  input normalisation chosen on a validation split (tuning seed 1000), 3 seeds, fresh draws each.
+  input normalisation chosen on validation splits (tuning seeds 1000-1002, searched until each
+  choice is interior: ``synthlib.tuning``), 3 seeds, fresh draws each.
 - ``authors_code``: the authors' MatConvNet code (STUDY_BRIEF section 2; ``runLarpTests``,
   ``cnnInit``, ``constructCifarImdb``): the one-conv network (pool 3x3 stride 2, pad [0 1 0 1],
   16x16x64 = 16,384 FC inputs, FC weights 0.05 N(0, 1), biases zero and frozen; a trained conv

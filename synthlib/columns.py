@@ -17,17 +17,34 @@ from synthlib.samplers import resolve_params
 @dataclass(frozen=True)
 class Method:
     """A CNN column: a frozen sampler (with its parameters, e.g. ``{"preset": "paper_text"}``) or,
-    with ``sampler=None``, the same CNN trained end to end."""
+    with ``sampler=None``, the same CNN trained end to end.
+
+    - ``init_only``: the conv starts from the sampler's kernels and then trains with everything else
+      (sampled initialisation). The kernels are rescaled by one factor so that their standard deviation
+      is that of PyTorch's default initialisation (Kaiming-uniform, a = sqrt(5): 1 / sqrt(3 fan_in)):
+      the sampler gives the shapes and relative sizes of the weights, not a learning-rate-changing scale.
+    - ``deeper_samplers``: for a network with further conv layers (``ArchitectureConfig.deeper_layers``),
+      the sampler of each further layer, with its default parameters (frozen columns only).
+    """
 
     name: str
     label: str
     sampler: str | None = None
     sampler_params: Mapping[str, Any] = field(default_factory=dict)
+    init_only: bool = False
+    deeper_samplers: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.init_only and self.sampler is None:
+            raise ValueError(f"column {self.name!r}: init_only needs a sampler to initialise the conv from")
+        if self.deeper_samplers and (self.sampler is None or self.init_only):
+            raise ValueError(f"column {self.name!r}: deeper_samplers are for frozen sampled networks only")
 
     @property
     def regime(self) -> str:
-        """The training regime: ``"frozen"`` (sampled conv, only the head trains) or ``"trained"`` (all)."""
-        return "frozen" if self.sampler is not None else "trained"
+        """The training regime: ``"frozen"`` (sampled conv, only the head trains) or ``"trained"`` (all,
+        from PyTorch's default initialisation or, with ``init_only``, from the sampler's kernels)."""
+        return "frozen" if self.sampler is not None and not self.init_only else "trained"
 
     def resolved_sampler_params(self) -> dict[str, Any] | None:
         """Every keyword the sampler is called with: its defaults, overridden by the preset, overridden by
@@ -38,13 +55,23 @@ class Method:
         return resolve_params(self.sampler, params.pop("preset", None), with_defaults=True, **params)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The column as recorded in each run's configuration (``init_only`` and ``deeper_samplers`` only
+        when set, so the configuration and key of every other column is what it always was)."""
+        values: dict[str, Any] = {
             "name": self.name,
             "label": self.label,
             "sampler": self.sampler,
             "sampler_params": dict(self.sampler_params),
             "resolved_sampler_params": self.resolved_sampler_params(),
         }
+        if self.init_only:
+            values["init_only"] = True
+        if self.deeper_samplers:
+            values["deeper_samplers"] = [
+                {"sampler": name, "resolved_sampler_params": resolve_params(name, with_defaults=True)}
+                for name in self.deeper_samplers
+            ]
+        return values
 
 
 @dataclass(frozen=True)

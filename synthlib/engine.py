@@ -94,12 +94,13 @@ class RunContext:
         self.memo_size = memo_size
         self._memo: dict[str, dict[Any, Any]] = {}
 
-    def memo(self, kind: str, key: Any, make: Callable[[], Any]) -> Any:
-        """``make()``, computed once per (``kind``, ``key``) while it stays among the latest entries."""
+    def memo(self, kind: str, key: Any, make: Callable[[], Any], keep: int | None = None) -> Any:
+        """``make()``, computed once per (``kind``, ``key``) while it stays among the latest ``keep``
+        entries of its kind (default ``memo_size``)."""
         entries = self._memo.setdefault(kind, {})
         if key not in entries:
             entries[key] = make()
-            while len(entries) > self.memo_size:
+            while len(entries) > (self.memo_size if keep is None else keep):
                 entries.pop(next(iter(entries)))
         return entries[key]
 

@@ -11,6 +11,7 @@ says the draws are shared across seeds (as in the authors' code).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -242,9 +243,33 @@ def build_model(config: RunConfig, in_channels: int, image_size: int, device: to
                 make_generator(config.draw_seed, config.dataset, "kernels", method.name),
                 **dict(method.sampler_params),
             )
+            if method.init_only:
+                kernels = at_default_init_scale(kernels)
             model.conv_weight.copy_(kernels)
-            model.conv_weight.requires_grad_(False)
+            model.conv_weight.requires_grad_(method.init_only)
+        if len(method.deeper_samplers) != len(config.arch.deeper_layers) and method.regime == "frozen":
+            raise ValueError(
+                f"column {method.name!r} names {len(method.deeper_samplers)} deeper sampler(s) for a network with "
+                f"{len(config.arch.deeper_layers)} conv layer(s) after the first; name one sampler per layer"
+            )
+        for layer, (weight, sampler) in enumerate(zip(model.deeper_weights, method.deeper_samplers), start=2):
+            out_channels, layer_in, size, _ = weight.shape
+            generator = make_generator(config.draw_seed, config.dataset, "kernels", method.name, f"layer{layer}")
+            weight.copy_(sample_kernels(sampler, out_channels, layer_in, size, generator))
+            weight.requires_grad_(False)
     return model.to(device=device).to(memory_format=torch.channels_last)
+
+
+def at_default_init_scale(kernels: torch.Tensor) -> torch.Tensor:
+    """``kernels`` times one factor that gives them the standard deviation of PyTorch's default conv
+    initialisation (Kaiming-uniform with a = sqrt(5): uniform in +-1/sqrt(fan_in), so sd 1/sqrt(3 fan_in)).
+    Used when sampled kernels start a conv that then trains: their shapes are kept, their overall scale,
+    which would otherwise act as a different learning rate, is not."""
+    fan_in = kernels[0].numel()
+    spread = float(kernels.std())
+    if not spread > 0:
+        raise ValueError("sampled kernels are all equal; they cannot be rescaled to an initialisation scale")
+    return kernels * (1 / math.sqrt(3 * fan_in) / spread)
 
 
 @dataclass
@@ -279,7 +304,7 @@ def train_and_score(
             started = time.perf_counter()
             standardize = config.options.feature_norm == "standardize"
             features = frozen_features(
-                model.conv_weight, config.arch, split.x_train, split.x_val, standardize, config.train.hflip
+                model.conv_weights, config.arch, split.x_train, split.x_val, standardize, config.train.hflip
             )
             timing["features_s"] = time.perf_counter() - started
         train_inputs, val_inputs, trainable = features.train, features.val, model.head
@@ -314,8 +339,8 @@ def train_frozen_together(
         raise ValueError("train_frozen_together trains frozen runs only")
     in_channels, image_size = split.x_train.shape[1], split.x_train.shape[2]
     models = [build_model(c, in_channels, image_size, device) for c in configs]
-    kernels = models[0].conv_weight
-    if any(not torch.equal(m.conv_weight, kernels) for m in models[1:]):
+    kernels = models[0].conv_weights
+    if any(not all(torch.equal(a, b) for a, b in zip(m.conv_weights, kernels)) for m in models[1:]):
         raise ValueError("train_frozen_together needs runs with the same kernels (one seed and method)")
     timing = {"features_s": 0.0}
     if features is None:
@@ -359,7 +384,7 @@ def score_test_set(run: TrainedRun, config: RunConfig, split: SplitTensors) -> t
         assert run.features is not None
         if run.features.test is None:
             started = time.perf_counter()
-            ensure_test_features(run.features, run.model.conv_weight, config.arch, split.x_test)
+            ensure_test_features(run.features, run.model.conv_weights, config.arch, split.x_test)
             timing["test_features_s"] = time.perf_counter() - started
         assert run.features.test is not None
         started = time.perf_counter()

@@ -8,6 +8,7 @@ training-subset statistics (the ``sound`` protocol's ``feature_norm="standardize
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -17,16 +18,21 @@ from synthlib.models import ArchitectureConfig, conv_features
 
 @torch.no_grad()
 def extract_features(
-    images: torch.Tensor, kernels: torch.Tensor, arch: ArchitectureConfig, batch_size: int = 64
+    images: torch.Tensor,
+    kernels: torch.Tensor | Sequence[torch.Tensor],
+    arch: ArchitectureConfig,
+    batch_size: int = 64,
 ) -> torch.Tensor:
-    """Frozen-conv features of ``images`` ``(N, C, H, W)``, computed in chunks of ``batch_size``.
+    """Frozen-conv features of ``images`` ``(N, C, H, W)``, computed in chunks of ``batch_size``
+    (``kernels``: the one conv's weights, or every layer's for a deeper network).
 
     Chunks keep the full-resolution conv output (``batch_size`` x 64 x H x W floats, 16 MiB for
     64 CIFAR-10 images) in the CPU's cache between the convolution and the pooling: on the
     reference 2-core CPU 64 images per chunk run at about 3.5x the speed of 1000. Channels-last
     layout lets the CPU convolution use its fast path.
     """
-    kernels = kernels.to(images.device).contiguous(memory_format=torch.channels_last)
+    layers = [kernels] if isinstance(kernels, torch.Tensor) else list(kernels)
+    kernels = [k.to(images.device).contiguous(memory_format=torch.channels_last) for k in layers]
     chunks = [
         conv_features(images[i : i + batch_size].contiguous(memory_format=torch.channels_last), kernels, arch)
         for i in range(0, len(images), batch_size)
@@ -71,7 +77,7 @@ class FrozenFeatures:
 
 
 def frozen_features(
-    kernels: torch.Tensor,
+    kernels: torch.Tensor | Sequence[torch.Tensor],
     arch: ArchitectureConfig,
     x_train: torch.Tensor,
     x_val: torch.Tensor,
@@ -93,7 +99,10 @@ def frozen_features(
 
 
 def ensure_test_features(
-    features: FrozenFeatures, kernels: torch.Tensor, arch: ArchitectureConfig, x_test: torch.Tensor
+    features: FrozenFeatures,
+    kernels: torch.Tensor | Sequence[torch.Tensor],
+    arch: ArchitectureConfig,
+    x_test: torch.Tensor,
 ) -> torch.Tensor:
     """The test-set features of ``features``' kernels, computed once and kept in ``features.test``."""
     if features.test is None:

@@ -7,6 +7,11 @@ the map 1024 wide by a further adaptive max-pool to a ``feature_grid`` x ``featu
 (4 x 4 x 64 = 1024), which also works for 28x28 MNIST without padding it to 32x32.
 ``feature_grid=None`` keeps the full map (the authors' one-conv code: 16,384 inputs).
 
+Deeper synthesized networks (``deeper_layers``) repeat conv (same padding, no bias) -> max-pool ->
+ReLU once per further layer before the grid pool; the first layer has ``n_kernels`` kernels and
+each further layer the ``(n_kernels, kernel_size)`` it lists, so the head's input is the last
+layer's channels times the grid.
+
 The conv has no bias: sampled kernels have none to sample, and the fully trained baseline keeps
 the same architecture. Layers are initialised only from an explicit generator (``init_``).
 """
@@ -14,6 +19,7 @@ the same architecture. Layers are initialised only from an explicit generator (`
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TypeVar
 
@@ -34,18 +40,50 @@ class ArchitectureConfig:
     feature_grid: int | None = 4
     hidden_units: int = 64
     n_classes: int = 10
+    deeper_layers: tuple[tuple[int, int], ...] = ()
+    """``(n_kernels, kernel_size)`` of each conv layer after the first (none: the paper's one-conv CNN)."""
+
+    def __post_init__(self) -> None:  # JSON gives lists; keep the layers hashable and comparable
+        object.__setattr__(self, "deeper_layers", tuple((int(n), int(k)) for n, k in self.deeper_layers))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The sizes, as recorded in each run's configuration (``deeper_layers`` only when there are any,
+        so a one-conv network's configuration, and its key, is what it always was)."""
+        values = asdict(self)
+        if not self.deeper_layers:
+            del values["deeper_layers"]
+        else:
+            values["deeper_layers"] = [list(layer) for layer in self.deeper_layers]
+        return values
+
+    @property
+    def depth(self) -> int:
+        """The number of conv layers."""
+        return 1 + len(self.deeper_layers)
+
+    @property
+    def out_channels(self) -> int:
+        """Channels of the last conv layer (the grid pool's input)."""
+        return self.deeper_layers[-1][0] if self.deeper_layers else self.n_kernels
+
+    def layer_shapes(self, in_channels: int) -> list[tuple[int, int, int, int]]:
+        """The weight shape ``(out, in, k, k)`` of every conv layer, first to last."""
+        shapes = [(self.n_kernels, in_channels, self.kernel_size, self.kernel_size)]
+        for n, k in self.deeper_layers:
+            shapes.append((n, shapes[-1][0], k, k))
+        return shapes
 
     def pooled_size(self, image_size: int) -> int:
-        """Side of the map after conv (same padding) and the max-pool."""
-        return (image_size + self.pool_pad_after - self.pool_kernel) // self.pool_stride + 1
+        """Side of the map after every conv (same padding) and its max-pool."""
+        side = image_size
+        for _ in range(self.depth):
+            side = (side + self.pool_pad_after - self.pool_kernel) // self.pool_stride + 1
+        return side
 
     def feature_width(self, image_size: int) -> int:
         """Inputs to the first FC layer for square images of side ``image_size``."""
         side = self.feature_grid if self.feature_grid is not None else self.pooled_size(image_size)
-        return self.n_kernels * side * side
+        return self.out_channels * side * side
 
     def check(self, image_size: int) -> None:
         """Raise ``ValueError`` naming the value that cannot work for ``image_size`` images."""
@@ -57,6 +95,12 @@ class ArchitectureConfig:
             raise ValueError(f"kernel_size={self.kernel_size} is larger than the {image_size}x{image_size} image")
         if self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd for same padding, got {self.kernel_size}")
+        for n, k in self.deeper_layers:
+            if n < 1 or k < 1 or k % 2 == 0:
+                raise ValueError(
+                    f"each of deeper_layers must be (n_kernels >= 1, odd kernel_size), got {(n, k)} in "
+                    f"{[list(layer) for layer in self.deeper_layers]}"
+                )
         if not isinstance(self.pool_pad_after, int) or not 0 <= self.pool_pad_after < self.pool_kernel:
             raise ValueError(
                 f"pool_pad_after must be an integer from 0 to pool_kernel - 1 = {self.pool_kernel - 1}, "
@@ -65,11 +109,16 @@ class ArchitectureConfig:
         if self.pool_kernel > image_size:
             raise ValueError(f"pool_kernel={self.pool_kernel} is larger than the {image_size}x{image_size} image")
         pooled = self.pooled_size(image_size)
+        if pooled < 1:
+            raise ValueError(
+                f"{self.depth} conv layers pool the {image_size}x{image_size} image away; use fewer deeper_layers"
+            )
         if self.feature_grid is not None and (
             not isinstance(self.feature_grid, int) or not 1 <= self.feature_grid <= pooled
         ):
             raise ValueError(
-                f"feature_grid={self.feature_grid} must lie between 1 and the pooled map's side {pooled} "
+                f"feature_grid={self.feature_grid} must lie between 1 and the pooled map's side {pooled} after "
+                f"{self.depth} conv layer(s) "
                 f"({image_size}x{image_size} images)"
             )
 
@@ -90,17 +139,22 @@ def conv2d_same(images: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     return F.conv2d(images, kernels, padding=kernels.shape[-1] // 2)
 
 
-def conv_features(images: torch.Tensor, kernels: torch.Tensor, arch: ArchitectureConfig) -> torch.Tensor:
-    """conv (same padding) -> max-pool -> ReLU -> grid pool: the FC layer's input, as maps
-    ``(N, n_kernels, side, side)`` (the head flattens them).
+def conv_features(
+    images: torch.Tensor, kernels: torch.Tensor | Sequence[torch.Tensor], arch: ArchitectureConfig
+) -> torch.Tensor:
+    """conv (same padding) -> max-pool -> ReLU, once per conv layer (``kernels``: one weight tensor, or
+    one per layer), then the grid pool: the FC layer's input, as maps ``(N, channels, side, side)``
+    (the head flattens them).
 
     ``pool_pad_after`` pads the bottom and right edges before pooling (MatConvNet's
     ``'pad', [0 1 0 1]``); padded cells never win a max.
     """
-    maps = conv2d_same(images, kernels)
-    if arch.pool_pad_after:
-        maps = F.pad(maps, (0, arch.pool_pad_after, 0, arch.pool_pad_after), value=float("-inf"))
-    maps = F.relu(F.max_pool2d(maps, arch.pool_kernel, arch.pool_stride))
+    maps = images
+    for layer in [kernels] if isinstance(kernels, torch.Tensor) else kernels:
+        maps = conv2d_same(maps, layer)
+        if arch.pool_pad_after:
+            maps = F.pad(maps, (0, arch.pool_pad_after, 0, arch.pool_pad_after), value=float("-inf"))
+        maps = F.relu(F.max_pool2d(maps, arch.pool_kernel, arch.pool_stride))
     if arch.feature_grid is not None:
         maps = F.adaptive_max_pool2d(maps, arch.feature_grid)
     return maps
@@ -116,17 +170,25 @@ class ClassifierHead(nn.Sequential):
 
 
 class PaperCNN(nn.Module):
-    """conv -> max-pool -> ReLU -> grid pool -> ClassifierHead. ``conv_weight`` may be frozen."""
+    """conv -> max-pool -> ReLU [-> further conv layers] -> grid pool -> ClassifierHead. The convs may be
+    frozen. ``conv_weight`` is the first layer; ``conv_weights`` lists every layer's."""
 
     def __init__(self, in_channels: int, image_size: int, arch: ArchitectureConfig = ArchitectureConfig()) -> None:
         super().__init__()
         arch.check(image_size)
         self.arch = arch
-        self.conv_weight = nn.Parameter(torch.empty(arch.n_kernels, in_channels, arch.kernel_size, arch.kernel_size))
+        first, *deeper = arch.layer_shapes(in_channels)
+        self.conv_weight = nn.Parameter(torch.empty(first))
+        self.deeper_weights = nn.ParameterList([nn.Parameter(torch.empty(shape)) for shape in deeper])
         self.head = ClassifierHead(arch.feature_width(image_size), arch.hidden_units, arch.n_classes)
 
+    @property
+    def conv_weights(self) -> list[torch.Tensor]:
+        """Every conv layer's weights, first to last."""
+        return [self.conv_weight, *self.deeper_weights]
+
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        return conv_features(images, self.conv_weight, self.arch)
+        return conv_features(images, self.conv_weights, self.arch)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(images))

@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 
 from synthlib.records import RunRecord
-from synthlib.stats import draw_seed, judge_family, mean_per_draw, t_interval
-from synthlib.verdict import ALPHA, EQUIVALENCE_MARGIN
+from synthlib.stats import DEFAULT_MAX_SEEDS, draw_seed, judge_family, mean_per_draw, t_interval
+from synthlib.verdict import ALPHA, EQUIVALENCE_MARGIN, POWER
 
 FRAME_COLUMNS = ["dataset", "column", "per_class", "full", "seed", "draw_seed", "test", "val"]
 TABLE_COLUMNS = [
@@ -248,6 +248,7 @@ def size_comparisons(
     margin: float = EQUIVALENCE_MARGIN,
     alpha: float = ALPHA,
     full: Mapping[str, int] | None = None,
+    max_seeds: int = DEFAULT_MAX_SEEDS,
 ) -> pd.DataFrame:
     """Every column of ``columns`` against every reference, at every size where both have at least two
     common seeds: the paired differences column - reference in test points over those seeds.
@@ -262,7 +263,8 @@ def size_comparisons(
     n_draws, mean_diff and sd_diff (over draws), ci95_low / ci95_high (t-interval of the paired
     differences over draws; NaN with one draw), outcome ("supported": the column is better,
     "contradicted": worse, "equivalent", "inconclusive", "not judged"), the raw and Holm-adjusted
-    p-values, and the independent seeds that would resolve an inconclusive comparison."""
+    p-values, and the independent seeds that would resolve an inconclusive comparison (searched up to
+    ``max_seeds``, at power ``synthlib.verdict.POWER``; ``stats.seeds_to_resolve``)."""
     frame = curve_frame(records, full)
     frame = frame[frame["column"].isin([*columns, *references])]
     rows = []
@@ -286,6 +288,8 @@ def size_comparisons(
                 [len(per_draw) for *_, per_draw in found],
                 margin,
                 alpha,
+                POWER,
+                max_seeds,
             )
             for (per_class, is_full, column, diff, per_draw), judgement in zip(found, judgements):
                 low, high = t_interval(per_draw) if len(per_draw) > 1 else (np.nan, np.nan)

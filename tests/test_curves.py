@@ -142,6 +142,8 @@ def test_a_column_better_small_and_worse_large_is_judged_at_the_right_sizes(comp
     small = rows[rows["per_class"] == 1].iloc[0]
     assert small["mean_diff"] == pytest.approx(3.0) and small["n_seeds"] == 5
     assert set(outcomes(comparisons, "noisy", "normal").values()) == {"inconclusive"}
+    noisy = comparisons[(comparisons["column"] == "noisy") & (comparisons["reference"] == "normal")]
+    assert noisy["seeds_to_resolve"].notna().all() and (noisy["seeds_to_resolve"] > 5).all()
 
 
 def test_comparison_interval_is_the_t_interval_of_the_paired_differences(comparisons):

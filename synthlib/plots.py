@@ -1,9 +1,10 @@
-"""Figures: kernel grids, covariance matrices, radial profiles and the Table 1 comparison."""
+"""Figures: kernel grids, covariance matrices, radial profiles, the Table 1 comparison and learning curves."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -11,6 +12,9 @@ import pandas as pd
 import seaborn as sns
 import torch
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:  # synthlib.curves imports the protocols, which import this module
+    from synthlib.curves import LiteratureAnchor
 
 
 def kernel_grid_image(kernels: torch.Tensor, columns: int = 8, pad: int = 1) -> np.ndarray:
@@ -149,4 +153,93 @@ def plot_protocols(
         ax.set_ylabel("test accuracy (%)")
         ax.set_ylim(0, 100)
     axes[0][0].legend(loc="upper left", fontsize=7, ncol=3)
+    return fig
+
+
+LINE_STYLES = {"frozen": "-", "trained": "--", "baseline": ":"}
+ANCHOR_MARKERS = ("*", "P", "X", "D", "^", "v", "s", "h")
+
+
+def plot_learning_curves(
+    table: pd.DataFrame,
+    labels: Mapping[str, str],
+    anchors: Sequence[LiteratureAnchor] | None = None,
+    columns: Sequence[str] | None = None,
+    kinds: Mapping[str, str] | None = None,
+) -> Figure:
+    """Learning curves: one panel per dataset, test accuracy (%) against training images per class on
+    a log axis, one line per column (``columns``, default all, in the table's order) with its 95%
+    interval as a band; the full training set sits at its per-class count with the tick "full".
+    Line style by ``kinds`` (column -> "frozen" solid, "trained" dashed, "baseline" dotted). Published
+    results (``anchors``; None: ``synthlib.curves.LITERATURE_ANCHORS``) are black markers on the panel
+    of their dataset, one marker per method, labelled with the source and how its protocol differs.
+    One legend, outside the panels.
+
+    ``table`` has columns dataset, column, per_class, full, mean, ci95_low, ci95_high
+    (``synthlib.curves.curve_table``)."""
+    if anchors is None:
+        from synthlib.curves import LITERATURE_ANCHORS
+
+        anchors = LITERATURE_ANCHORS
+    kinds = dict(kinds or {})
+    names = [c for c in (columns or list(dict.fromkeys(table["column"]))) if c in set(table["column"])]
+    datasets = list(dict.fromkeys(table["dataset"]))
+    palette = dict(zip(names, sns.color_palette("tab20", n_colors=max(len(names), 1))))
+    fig, axes = plt.subplots(
+        1, len(datasets), figsize=(5.5 * len(datasets) + 3, 4.5), squeeze=False, layout="constrained"
+    )
+    handles: dict[str, object] = {}
+    for ax, dataset in zip(axes[0], datasets):
+        rows = table[table["dataset"] == dataset]
+        for column in names:
+            part = rows[rows["column"] == column].sort_values("per_class")
+            if part.empty:
+                continue
+            (line,) = ax.plot(
+                part["per_class"],
+                part["mean"],
+                ls=LINE_STYLES.get(kinds.get(column, ""), "-"),
+                marker="o",
+                ms=3,
+                lw=1.4,
+                color=palette[column],
+                label=labels.get(column, column),
+            )
+            ax.fill_between(part["per_class"], part["ci95_low"], part["ci95_high"], color=palette[column], alpha=0.15)
+            handles.setdefault(line.get_label(), line)
+        methods = list(dict.fromkeys((a.method, a.source, a.difference) for a in anchors if a.dataset == dataset))
+        for i, (method, source, difference) in enumerate(methods):
+            points = [
+                a
+                for a in anchors
+                if (a.method, a.source, a.difference, a.dataset) == (method, source, difference, dataset)
+            ]
+            (marker,) = ax.plot(
+                [a.per_class for a in points],
+                [a.accuracy for a in points],
+                ls="none",
+                marker=ANCHOR_MARKERS[i % len(ANCHOR_MARKERS)],
+                ms=8,
+                color="black",
+                label=f"{method} ({source}; {difference})",
+            )
+            handles.setdefault(marker.get_label(), marker)
+        sizes = rows.drop_duplicates("per_class").sort_values("per_class")
+        ax.set_xscale("log")
+        ax.set_xticks(
+            sizes["per_class"].to_numpy(),
+            ["full" if f else str(n) for n, f in zip(sizes["per_class"], sizes["full"])],
+        )
+        ax.minorticks_off()
+        ax.axhline(10, color="grey", ls=":", lw=1)
+        ax.set_title(dataset)
+        ax.set_xlabel("training images per class (log scale)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_ylim(0, 100)
+    kind_handles = [
+        plt.Line2D([], [], color="grey", ls=style, label=f"{kind} columns")
+        for kind, style in LINE_STYLES.items()
+        if kind in set(kinds.get(c) for c in names)
+    ]
+    fig.legend(handles=[*handles.values(), *kind_handles], loc="outside right upper", fontsize=7, frameon=False)
     return fig

@@ -1,0 +1,287 @@
+"""Learning curves: tables, paired comparisons per size, choices on validation, sentences and the
+figure, on hand-made records whose right answers are known."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from synthlib.curves import (  # noqa: E402
+    LITERATURE_ANCHORS,
+    NOT_RUN,
+    best_by_size,
+    curve_frame,
+    curve_sentences,
+    curve_table,
+    curve_table_markdown,
+    headline,
+    range_text,
+    size_comparisons,
+    size_ranges,
+)
+from synthlib.plots import plot_learning_curves  # noqa: E402
+from synthlib.records import RunRecord  # noqa: E402
+from synthlib.stats import holm  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")  # differences of exactly 3
+
+SEEDS = range(5)
+FULL = 4500
+SIZES = (1, 2, 5, 10, 20, FULL)
+LABELS = {"normal": "Normal", "gabor": "Gabor", "trained": "Trained", "noisy": "Noisy", "picky": "Picky"}
+KINDS = {"normal": "frozen", "gabor": "frozen", "noisy": "frozen", "picky": "frozen", "trained": "trained"}
+NOISE = np.array([0.0, 1.3, -0.8, 2.1, -1.7])  # per seed, shared by every column: the pairing removes it
+WOBBLE = np.array([0.1, -0.1, 0.05, -0.05, 0.0])  # tiny paired differences: equivalent within 1 point
+SPREAD = np.array([4.0, -3.5, 2.5, -2.0, 1.0])  # large paired differences of mean 0.4: inconclusive
+
+
+def base(per_class: int, seed: int) -> float:
+    return 20 + 5 * np.log10(per_class) + NOISE[seed]
+
+
+def gabor(per_class: int, seed: int) -> float:
+    """3 points above Normal at 1-5 per class, equivalent at 10, 3 points below from 20 to the full set."""
+    shift = {1: 3.0, 2: 3.0, 5: 3.0, 10: WOBBLE[seed], 20: -3.0, FULL: -3.0}[per_class]
+    return base(per_class, seed) + shift
+
+
+def record(column: str, per_class: int, seed: int, test: float, val: float | None = None, dataset: str = "cifar10"):
+    config = {"per_class": per_class, "val_per_class": 50}
+    val = test if val is None else val
+    return RunRecord(
+        dataset, column, seed, test / 100, val / 100, 10 * per_class, 500, 10000, config, "0" * 16, "cpu", {},
+        protocol="beyond",
+    )  # fmt: skip
+
+
+def study() -> list[RunRecord]:
+    """Normal and Gabor at every size; Trained (1 point above Normal) only up to 5 per class; Noisy
+    (Normal plus large paired noise) everywhere; Picky at 10 per class only, best on validation and
+    worst on test."""
+    records = []
+    for n in SIZES:
+        for s in SEEDS:
+            records.append(record("normal", n, s, base(n, s)))
+            records.append(record("gabor", n, s, gabor(n, s)))
+            records.append(record("noisy", n, s, base(n, s) + SPREAD[s]))
+            if n <= 5:
+                records.append(record("trained", n, s, base(n, s) + 1.0))
+    records += [record("picky", 10, s, 5.0, val=99.0) for s in SEEDS]
+    return records
+
+
+COLUMNS = ["normal", "gabor", "noisy", "picky", "trained"]
+
+
+@pytest.fixture(scope="module")
+def comparisons() -> pd.DataFrame:
+    return size_comparisons(study(), COLUMNS, references=("normal", "trained"))
+
+
+def outcomes(comparisons: pd.DataFrame, column: str, reference: str) -> dict[int, str]:
+    rows = comparisons[(comparisons["column"] == column) & (comparisons["reference"] == reference)]
+    return dict(zip(rows["per_class"], rows["outcome"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs and the table
+# ---------------------------------------------------------------------------------------------
+
+
+def test_curve_frame_in_percent_and_marks_the_full_set():
+    frame = curve_frame(study())
+    assert len(frame) == len(study())
+    row = frame[(frame["column"] == "picky")].iloc[0]
+    assert row["test"] == pytest.approx(5.0) and row["val"] == pytest.approx(99.0)
+    assert set(frame.loc[frame["full"], "per_class"]) == {FULL}
+    given = curve_frame(study(), full={"cifar10": 20})  # the full set named explicitly
+    assert set(given.loc[given["full"], "per_class"]) == {20}
+
+
+def test_curve_table_interval_matches_scipy():
+    table = curve_table(study(), order=COLUMNS)
+    row = table[(table["column"] == "gabor") & (table["per_class"] == 2)].iloc[0]
+    values = np.array([gabor(2, s) for s in SEEDS])
+    low, high = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
+    assert row["n_seeds"] == 5 and row["seeds"] == "0 1 2 3 4"
+    assert row["mean"] == pytest.approx(values.mean())
+    assert row["sd"] == pytest.approx(values.std(ddof=1))
+    assert (row["ci95_low"], row["ci95_high"]) == pytest.approx((low, high))
+    assert list(dict.fromkeys(table["column"])) == COLUMNS  # in the given order
+
+
+def test_curve_table_markdown_marks_cells_not_run():
+    text = curve_table_markdown(curve_table(study(), order=COLUMNS), LABELS)
+    lines = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("|")}
+    header = next(line for line in text.splitlines() if "per class" in line and line.startswith("|"))
+    assert f"full ({FULL}/class)" in header
+    cells = [c.strip() for c in lines["Trained"].split("|")[2:-1]]
+    assert len(cells) == len(SIZES)
+    assert cells[3:] == [NOT_RUN] * 3  # 10, 20 and the full set
+    assert NOT_RUN not in cells[:3] and cells[0].startswith(f"{np.mean([base(1, s) + 1 for s in SEEDS]):.1f} [")
+    assert [c.strip() for c in lines["Picky"].split("|")[2:-1]].count(NOT_RUN) == len(SIZES) - 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Paired comparisons
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_column_better_small_and_worse_large_is_judged_at_the_right_sizes(comparisons):
+    assert outcomes(comparisons, "gabor", "normal") == {
+        1: "supported", 2: "supported", 5: "supported", 10: "equivalent", 20: "contradicted", FULL: "contradicted",
+    }  # fmt: skip
+    rows = comparisons[(comparisons["column"] == "gabor") & (comparisons["reference"] == "normal")]
+    small = rows[rows["per_class"] == 1].iloc[0]
+    assert small["mean_diff"] == pytest.approx(3.0) and small["n_seeds"] == 5
+    assert set(outcomes(comparisons, "noisy", "normal").values()) == {"inconclusive"}
+    noisy = comparisons[(comparisons["column"] == "noisy") & (comparisons["reference"] == "normal")]
+    assert noisy["seeds_to_resolve"].notna().all() and (noisy["seeds_to_resolve"] > 5).all()
+
+
+def test_comparison_interval_is_the_t_interval_of_the_paired_differences(comparisons):
+    row = comparisons[
+        (comparisons["column"] == "noisy") & (comparisons["reference"] == "normal") & (comparisons["per_class"] == 5)
+    ].iloc[0]
+    low, high = stats.t.interval(0.95, 4, loc=SPREAD.mean(), scale=stats.sem(SPREAD))
+    assert row["mean_diff"] == pytest.approx(SPREAD.mean())
+    assert (row["ci95_low"], row["ci95_high"]) == pytest.approx((low, high))
+
+
+def test_missing_cells_and_single_seeds_are_not_compared(comparisons):
+    assert set(outcomes(comparisons, "gabor", "trained")) == {1, 2, 5}  # Trained was not run above 5
+    assert "normal" not in set(comparisons.loc[comparisons["reference"] == "normal", "column"])
+    one_seed = [*study(), record("lonely", 1, 0, 50.0)]
+    assert "lonely" not in set(size_comparisons(one_seed, [*COLUMNS, "lonely"], ("normal",))["column"])
+
+
+def test_holm_runs_over_one_family_per_dataset_and_reference(comparisons):
+    family = comparisons[comparisons["reference"] == "normal"]
+    raw = np.concatenate([family["p_difference"], family["p_equivalence"]])
+    adjusted = holm(raw)
+    np.testing.assert_allclose(family["p_difference_holm"], adjusted[: len(family)])
+    np.testing.assert_allclose(family["p_equivalence_holm"], adjusted[len(family) :])
+    alone = size_comparisons(study(), COLUMNS, references=("normal",))
+    np.testing.assert_allclose(alone["p_difference_holm"], family["p_difference_holm"])  # other families play no part
+
+
+def test_seeds_sharing_a_draw_count_once():
+    records = [record(c, 1, s, 50 + (3 if c == "gabor" else 0) + s) for c in ("normal", "gabor") for s in SEEDS]
+    for r in records:
+        r.config["draw_seed"] = 0  # every seed reuses one draw
+    row = size_comparisons(records, ["gabor"], ("normal",)).iloc[0]
+    assert row["n_seeds"] == 5 and row["n_draws"] == 1 and row["outcome"] == "not judged"
+    assert np.isnan(row["ci95_low"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Best on validation
+# ---------------------------------------------------------------------------------------------
+
+
+def test_best_by_size_chooses_on_validation_even_when_test_disagrees():
+    best = best_by_size(study(), COLUMNS).set_index("per_class")
+    assert best.loc[10, "column"] == "picky"  # best validation, worst test
+    assert best.loc[10, "test_mean"] == pytest.approx(5.0)
+    assert best.loc[10, "n_columns"] == 4  # normal, gabor, noisy, picky
+    assert best.loc[1, "column"] == "gabor" and best.loc[20, "column"] == "noisy"  # +3, then +0.4 over Normal
+    assert best.loc[1, "n_columns"] == 4 and best.loc[20, "n_columns"] == 3
+    assert best.loc[FULL, "full"] and not best.loc[20, "full"]
+    assert best_by_size(study(), ["normal", "gabor"]).set_index("per_class").loc[20, "column"] == "normal"
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentences and the headline
+# ---------------------------------------------------------------------------------------------
+
+
+def test_size_ranges_merge_consecutive_sizes_only():
+    assert size_ranges([1, 2, 5, 20], SIZES) == [[1, 2, 5], [20]]
+    assert size_ranges([], SIZES) == []
+    assert range_text([1, 2, 5], FULL) == "at 1–5 per class"
+    assert range_text([10], FULL) == "at 10 per class"
+    assert range_text([20, FULL], FULL) == "from 20 per class to the full set"
+    assert range_text([FULL], FULL) == "on the full set"
+
+
+def test_sentences_name_the_right_ranges(comparisons):
+    text = curve_sentences(comparisons, best_by_size(study(), COLUMNS), LABELS)
+    assert (
+        "Gabor beats Normal at 1–5 per class, is equivalent to it within ±1 point at 10 per class, "
+        "and is worse than it from 20 per class to the full set." in text
+    )
+    assert "Noisy is inconclusive against Normal from 1 per class to the full set." in text
+    assert "Gabor beats Trained at 1–5 per class." in text
+    assert (
+        "Best on validation: Gabor at 1–5 per class (among 4 columns); Picky at 10 per class (among 4 columns); "
+        "Noisy from 20 per class to the full set (among 3 columns)." in text
+    )
+    assert f"### cifar10 (full set: {FULL} per class)" in text
+
+
+def test_headline_names_sizes_where_a_biological_sampler_beats_both(comparisons):
+    text = headline(comparisons, LABELS, biological=("gabor",), normal="normal", trained="trained")
+    assert "beats both Normal and Trained" in text
+    lines = [line for line in text.splitlines() if line.startswith("- ")]
+    assert [line.split(":")[0] for line in lines] == [f"- cifar10, at {n} per class" for n in (1, 2, 5)]
+    assert "Gabor beats Normal by +3.00 points" in lines[0] and "Trained by +2.00 points" in lines[0]
+    assert "up to 5 per class" in text
+
+
+def test_headline_says_none_when_there_is_none(comparisons):
+    text = headline(comparisons, LABELS, biological=("noisy",), normal="normal", trained="trained")
+    assert text.startswith("At no size does a biological frozen sampler beat both Normal and Trained")
+    only_normal = comparisons[comparisons["reference"] == "normal"]
+    assert "At no size" in headline(only_normal, LABELS, biological=("gabor",), normal="normal", trained="trained")
+
+
+# ---------------------------------------------------------------------------------------------
+# Anchors and the figure
+# ---------------------------------------------------------------------------------------------
+
+
+def test_literature_anchors_as_quoted():
+    found = {(a.method, a.per_class): a.accuracy for a in LITERATURE_ANCHORS}
+    assert found[("fixed Morlet scattering + linear", 50)] == 48.1
+    assert found[("CNTK", 64)] == 42.6 and found[("ResNet-34", 16)] == 28.3
+    assert all(a.dataset == "cifar10" and a.difference for a in LITERATURE_ANCHORS)
+
+
+@pytest.fixture
+def curves_figure():
+    records = study() + [record("normal", n, s, base(n, s) + 40, dataset="mnist") for n in (1, 10) for s in SEEDS]
+    fig = plot_learning_curves(curve_table(records, order=COLUMNS), LABELS, columns=COLUMNS, kinds=KINDS)
+    yield fig
+    plt.close(fig)
+
+
+def test_plot_learning_curves_one_log_panel_per_dataset(curves_figure):
+    axes = curves_figure.axes
+    assert [ax.get_title() for ax in axes] == ["cifar10", "mnist"]
+    assert all(ax.get_xscale() == "log" for ax in axes)
+    cifar = axes[0]
+    assert [t.get_text() for t in cifar.get_xticklabels()] == ["1", "2", "5", "10", "20", "full"]
+    lines = {line.get_label(): line for line in cifar.get_lines()}
+    np.testing.assert_allclose(lines["Trained"].get_xdata(), [1, 2, 5])
+    assert lines["Trained"].get_linestyle() == "--" and lines["Gabor"].get_linestyle() == "-"
+    assert len(cifar.collections) >= len(COLUMNS)  # a 95% band per column
+
+
+def test_plot_learning_curves_marks_the_anchors_on_their_dataset_only(curves_figure):
+    cifar, mnist = curves_figure.axes
+    anchors = [line for line in cifar.get_lines() if line.get_linestyle() == "None"]
+    assert len(anchors) == 3
+    assert {line.get_marker() for line in anchors} == {"*", "P", "X"}
+    assert any("Gauthier" in line.get_label() and "augmentation" in line.get_label() for line in anchors)
+    np.testing.assert_allclose(
+        sorted(y for line in anchors for y in line.get_ydata()), sorted(a.accuracy for a in LITERATURE_ANCHORS)
+    )
+    assert not [line for line in mnist.get_lines() if line.get_linestyle() == "None"]
+    assert curves_figure.legends  # one legend, outside the panels

@@ -8,7 +8,8 @@
 # validation data), then 04_experiment (every column x seed [x setting], baselines included; one
 # line per finished run). Then 05_results builds results/<protocol>/table1.{csv,md} and
 # figures/<protocol>_table1.png, and 06_verdict judges the paper's claims under every protocol
-# (results/verdict*.md, figures/protocols.png). Executed notebooks go to results/notebooks/; the wall time,
+# (results/verdict*.md, figures/protocols.png). Then the learning curves (synthlib/beyond.py, on the datasets
+# sound has tuned) and 07_beyond (results/beyond/, figures/learning_curves.png). Executed notebooks go to results/notebooks/; the wall time,
 # with the machine's matmul ceiling measured at the start, to results/study_timing.json.
 # A dataset that cannot be had (SVHN offline) is skipped with the reason. Finished run records are
 # reused, so an interrupted run picks up where it stopped. Exit status 1 if anything failed.
@@ -27,6 +28,8 @@
 #                     RESULTS_DIR is set)
 #   TUNING_PARAMS     optional YAML file of extra parameters for 03_tuning (e.g. a smaller grid)
 #   SKIP_EXPLORATION  1 to skip notebooks 01 and 02 (distributions and kernels)
+#   BEYOND_GRID       the learning curves' grid: cpu (default; trained columns stop at smaller sizes), full
+#                     (every column at every size: a GPU, DEVICE=cuda) or none
 #   LAUNCHER          where 04_experiment's runs execute: inprocess (default), local (processes on this
 #                     machine) or slurm (a Slurm job array), the last two through submitit (synthlib/launch.py;
 #                     README, "Beyond one machine"). For local and slurm: SLURM_GPUS (GPUs per task, default 1),
@@ -131,6 +134,26 @@ if missing=$(python -m synthlib.protocols missing "$results"); then
     notebook 06_verdict 06_verdict -p results_dir "$results_nb" -p figures_dir "$figures_nb"
 else
     echo "-- 06_verdict skipped: it judges every registered protocol; no records under $results for: $missing"
+fi
+
+# The learning curves (synthlib/beyond.py), under sound's rules and with its tuned settings: every available
+# dataset that sound has tuned; then 07_beyond builds results/beyond/ and figures/learning_curves.png.
+beyond_grid="${BEYOND_GRID:-cpu}"
+beyond_datasets=()
+for dataset in "${available[@]}"; do
+    [ -f "$results/sound/tuning/$dataset.json" ] && beyond_datasets+=("$dataset")
+done
+if [ "$beyond_grid" = none ]; then
+    echo "-- learning curves skipped: BEYOND_GRID=none"
+elif [ ${#beyond_datasets[@]} -eq 0 ]; then
+    echo "-- learning curves skipped: they take the sound protocol's tuned settings, and no dataset has them yet"
+else
+    echo "== learning curves (grid $beyond_grid): ${beyond_datasets[*]}"
+    if ! python -m synthlib.beyond run --grid "$beyond_grid" --results "$results" --device "$device" \
+        "${beyond_datasets[@]}"; then
+        failed+=("beyond")
+    fi
+    notebook 07_beyond 07_beyond -p results_dir "$results_nb" -p figures_dir "$figures_nb"
 fi
 
 if [ "$results" = "$PWD/results" ] && [ -f "$results/verdict.md" ]; then

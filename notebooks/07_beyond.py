@@ -47,8 +47,8 @@ from pathlib import Path
 
 from IPython.display import Markdown, display
 
-from synthlib import beyond
 from synthlib.atomic import write_text_atomic
+from synthlib.beyond import BEYOND
 from synthlib.curves import (
     LITERATURE_ANCHORS,
     best_by_size,
@@ -61,12 +61,13 @@ from synthlib.curves import (
 from synthlib.plots import plot_learning_curves
 from synthlib.records import load_records
 
-BEYOND = beyond.BEYOND  # the learning-curve study: its columns, labels, kinds and records folder
 records = [r for r in load_records(BEYOND.runs_dir(results_dir)) if r.protocol == "beyond"]
 if not records:
     raise FileNotFoundError(f"no learning-curve records under {BEYOND.runs_dir(results_dir)}: run the study first")
+MAX_SEEDS = 30  # an inconclusive comparison reports the seeds that would resolve it, up to this many
 LABELS = BEYOND.labels()
 KINDS = BEYOND.kinds()
+FULL = BEYOND.full_sizes(records)  # per dataset, the full training set's images per class
 COLUMNS = list(LABELS)
 for dataset in sorted({r.dataset for r in records}):
     runs = [r for r in records if r.dataset == dataset]
@@ -79,7 +80,7 @@ for dataset in sorted({r.dataset for r in records}):
 # the baselines stop at smaller sizes than the frozen ones).
 
 # %%
-table = curve_table(records, order=COLUMNS)
+table = curve_table(records, order=COLUMNS, full=FULL)
 table_md = curve_table_markdown(table, LABELS, COLUMNS)
 display(Markdown(table_md))
 
@@ -98,8 +99,8 @@ figure.savefig(Path(figures_dir) / "learning_curves.png", dpi=120)
 # ## Each column against the normal layer, full training and scattering, size by size
 
 # %%
-comparisons = size_comparisons(records, COLUMNS)
-best = best_by_size(records, COLUMNS)
+comparisons = size_comparisons(records, COLUMNS, full=FULL, max_seeds=MAX_SEEDS)
+best = best_by_size(records, COLUMNS, full=FULL)
 sentences_md = curve_sentences(comparisons, best, LABELS)
 display(Markdown(sentences_md))
 
@@ -128,6 +129,7 @@ out = Path(output_dir or results_dir) / "beyond"
 out.mkdir(parents=True, exist_ok=True)
 write_text_atomic(out / "curves.csv", table.to_csv(index=False, float_format="%.6g"))
 write_text_atomic(out / "comparisons.csv", comparisons.to_csv(index=False, float_format="%.6g"))
+write_text_atomic(out / "headline.md", headline_md.strip() + "\n")
 write_text_atomic(
     out / "summary.md",
     "\n\n".join(

@@ -52,13 +52,14 @@ from pathlib import Path
 import numpy as np
 
 from synthlib.baseline_runs import BaselineConfig, BaselineJob, baseline_run
-from synthlib.columns import BASELINES, PAPER_METHODS, Baseline, Method, pick
+from synthlib.columns import BASELINES, PAPER_METHODS, Baseline, Method
 from synthlib.data import ImageDataset
 from synthlib.engine import Job, Outcome, PlannedRun, RunContext, RunResult, execute
 from synthlib.experiment import RunConfig, SplitTensors, build_model, cnn_run, run_one, run_split
 from synthlib.features import FrozenFeatures, extract_features, frozen_features
 from synthlib.models import ArchitectureConfig
 from synthlib.protocols import Protocol, get_protocol
+from synthlib.records import RunRecord
 from synthlib.samplers.dale import CORTICAL_INHIBITORY_FRACTION
 from synthlib.training import TrainConfig
 from synthlib.tuning import load_tuning
@@ -110,7 +111,9 @@ class CurveColumn:
 
 
 def _init_column(method: Method) -> CurveColumn:
-    return CurveColumn(replace(method, name=f"init_{method.name}", label=f"{method.label} init, trained", init_only=True))
+    return CurveColumn(
+        replace(method, name=f"init_{method.name}", label=f"{method.label} init, trained", init_only=True)
+    )
 
 
 NEW_SAMPLERS: tuple[Method, ...] = (
@@ -190,12 +193,16 @@ def val_per_class(per_class: int) -> int:
 
 
 def full_per_class(labels: np.ndarray) -> int:
-    """The full training set as a class-balanced size: the smallest class's count less ``VALIDATION_CAP``
-    (MNIST 5421 - 500 = 4921, CIFAR-10 5000 - 500 = 4500)."""
-    counts = np.unique(np.asarray(labels), return_counts=True)[1]
-    size = int(counts.min()) - VALIDATION_CAP
-    if size < 1:
-        raise ValueError(f"the smallest class has {int(counts.min())} images: too few for a full-set point")
+    """The full training set as a class-balanced size: the smallest class's count less its validation split
+    (``VALIDATION_CAP``, or half the class when that is smaller), so that ``val_per_class`` of the result is
+    that split (MNIST 5421 - 500 = 4921, CIFAR-10 5000 - 500 = 4500)."""
+    smallest = int(np.unique(np.asarray(labels), return_counts=True)[1].min())
+    size = smallest - min(VALIDATION_CAP, smallest // 2)
+    if size < 1 or size + val_per_class(size) > smallest:
+        raise ValueError(
+            f"the smallest class has {smallest} image(s): too few for a training subset and a validation split of "
+            f"at least {VALIDATION_FLOOR}"
+        )
     return size
 
 
@@ -218,9 +225,15 @@ def curve_features(config: RunConfig, split: SplitTensors, context: RunContext) 
     kernels = build_model(config, in_channels, image_size, context.device).conv_weights
     standardize = config.options.feature_norm == "standardize"
     features = frozen_features(kernels, config.arch, split.x_train, split.x_val, standardize)
-    key = (config.dataset, config.draw_seed, config.method.name, repr(config.arch), config.train.input_norm)
-    if config.train.input_norm == "standardize":  # the test images are scaled by the subset's statistics
-        key += (config.per_class,)
+    subset_scaled = config.train.input_norm == "standardize"  # test images scaled by the subset's statistics
+    key = (
+        config.dataset,
+        config.draw_seed,
+        config.method.name,
+        repr(config.arch),
+        config.train.input_norm,
+        config.per_class if subset_scaled else None,
+    )
     raw_test = context.memo(
         "curve_test_features", key, lambda: extract_features(split.x_test, kernels, config.arch), keep=16
     )
@@ -282,19 +295,33 @@ class BeyondStudy:
     def biological(self) -> tuple[str, ...]:
         return tuple(name for name in BIOLOGICAL if name in self.kinds())
 
+    def full_sizes(self, records: Sequence[RunRecord]) -> dict[str, int]:
+        """Per dataset, the full training set's size in ``records`` (the one size not in ``sizes``)."""
+        return {r.dataset: int(r.config["per_class"]) for r in records if r.config["per_class"] not in self.sizes}
+
     def grid(self, name: str) -> CurveGrid:
         if name not in self.grids:
             raise ValueError(f"unknown grid {name!r}; valid grids are: {', '.join(self.grids)}")
         return self.grids[name]
 
     def pick_columns(self, names: Sequence[str] | None) -> list[CurveColumn]:
+        """Columns by name, in the order given (None: all); an unknown name lists the valid ones."""
+        if names is None:
+            return list(self.columns)
         by_name = {c.name: c for c in self.columns}
-        return [by_name[c.name] for c in pick(names, [c.column for c in self.columns], "column")]
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise ValueError(f"unknown column {unknown[0]!r}; valid columns are: {', '.join(by_name)}")
+        return [by_name[n] for n in names]
 
     def planned_sizes(self, column: CurveColumn, dataset: str, full_size: int, grid: str = "cpu") -> list[int]:
         """The sizes (images per class) ``column`` runs at on ``grid``; ``full_size`` is the full set's."""
         largest = self.grid(grid).limit(column, dataset)
-        return [n for n in (*self.sizes, full_size) if n <= largest]
+        return [n for n in self.curve_sizes(full_size) if n <= largest]
+
+    def curve_sizes(self, full_size: int) -> list[int]:
+        """Every size of the curves, in images per class: ``sizes`` below the full set's, then the full set."""
+        return [n for n in self.sizes if n < full_size] + [full_size]
 
     def plan(
         self,
@@ -313,13 +340,14 @@ class BeyondStudy:
         full_size = full_per_class(data.y_train)
         n_classes = len(np.unique(data.y_train))
         chosen = sorted(self.pick_columns(columns), key=lambda c: ("frozen", "trained", "baseline").index(c.kind))
+        planned = {c.name: self.planned_sizes(c, data.name, full_size, grid) for c in chosen}
         jobs: list[Job] = []
         for seed in self.seeds if seeds is None else seeds:
-            for per_class in (*self.sizes, full_size):
+            for per_class in self.curve_sizes(full_size):
                 if sizes is not None and per_class not in sizes:
                     continue
                 for column in chosen:
-                    if per_class not in self.planned_sizes(column, data.name, full_size, grid):
+                    if per_class not in planned[column.name]:
                         continue
                     val = val_per_class(per_class)
                     if isinstance(column.column, Baseline):

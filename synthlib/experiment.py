@@ -252,9 +252,9 @@ def build_model(config: RunConfig, in_channels: int, image_size: int, device: to
                 f"column {method.name!r} names {len(method.deeper_samplers)} deeper sampler(s) for a network with "
                 f"{len(config.arch.deeper_layers)} conv layer(s) after the first; name one sampler per layer"
             )
-        for layer, (weight, sampler) in enumerate(zip(model.deeper_weights, method.deeper_samplers), start=2):
+        for number, (weight, sampler) in enumerate(zip(model.deeper_weights, method.deeper_samplers), start=2):
             out_channels, layer_in, size, _ = weight.shape
-            generator = make_generator(config.draw_seed, config.dataset, "kernels", method.name, f"layer{layer}")
+            generator = make_generator(config.draw_seed, config.dataset, "kernels", method.name, f"layer{number}")
             weight.copy_(sample_kernels(sampler, out_channels, layer_in, size, generator))
             weight.requires_grad_(False)
     return model.to(device=device).to(memory_format=torch.channels_last)

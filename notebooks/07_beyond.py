@@ -86,12 +86,23 @@ display(Markdown(table_md))
 
 # %% [markdown]
 # ## Learning curves
-# Solid: frozen sampled layer, only the classifier trained; dashed: the whole network trained;
-# dotted: baselines. Bands: 95% intervals over seeds. Black markers: published CIFAR-10 results
+# Top row: the frozen one-conv samplers; bottom row: sampled initialisation and the deeper networks;
+# the normal layer, full training and scattering in both for reference. Solid: frozen sampled layers,
+# only the classifier trained; dashed: the whole network trained; dotted: baselines. Bands: 95% intervals over seeds. Black markers: published CIFAR-10 results
 # (`synthlib.curves.LITERATURE_ANCHORS`), under protocols that differ from this study's as labelled.
 
 # %%
-figure = plot_learning_curves(table, LABELS, LITERATURE_ANCHORS, COLUMNS, KINDS)
+REFERENCES = ["normal", "fully_trained", "scattering"]
+PANELS = {
+    "frozen samplers": [c for c in COLUMNS if KINDS[c] == "frozen" and not c.startswith("deep")] + REFERENCES[1:],
+    "sampled initialisation, depth": [
+        c
+        for c in COLUMNS
+        if c not in REFERENCES and KINDS[c] != "baseline" and (KINDS[c] == "trained" or c.startswith("deep"))
+    ]
+    + REFERENCES,
+}
+figure = plot_learning_curves(table, LABELS, LITERATURE_ANCHORS, COLUMNS, KINDS, PANELS)
 Path(figures_dir).mkdir(parents=True, exist_ok=True)
 figure.savefig(Path(figures_dir) / "learning_curves.png", dpi=120)
 

@@ -166,6 +166,7 @@ def plot_learning_curves(
     anchors: Sequence[LiteratureAnchor] | None = None,
     columns: Sequence[str] | None = None,
     kinds: Mapping[str, str] | None = None,
+    panels: Mapping[str, Sequence[str]] | None = None,
 ) -> Figure:
     """Learning curves: one panel per dataset, test accuracy (%) against training images per class on
     a log axis, one line per column (``columns``, default all, in the table's order) with its 95%
@@ -173,7 +174,8 @@ def plot_learning_curves(
     Line style by ``kinds`` (column -> "frozen" solid, "trained" dashed, "baseline" dotted). Published
     results (``anchors``; None: ``synthlib.curves.LITERATURE_ANCHORS``) are black markers on the panel
     of their dataset, one marker per method, labelled with the source and how its protocol differs.
-    One legend, outside the panels.
+    ``panels`` (row title -> columns) splits the columns into rows of panels, a column keeping its colour
+    in every row; each row has its legend outside, on the right.
 
     ``table`` has columns dataset, column, per_class, full, mean, ci95_low, ci95_high
     (``synthlib.curves.curve_table``)."""
@@ -182,64 +184,91 @@ def plot_learning_curves(
 
         anchors = LITERATURE_ANCHORS
     kinds = dict(kinds or {})
-    names = [c for c in (columns or list(dict.fromkeys(table["column"]))) if c in set(table["column"])]
+    present = set(table["column"])
+    names = [c for c in (columns or list(dict.fromkeys(table["column"]))) if c in present]
+    rows = [(title, [c for c in row if c in present]) for title, row in (panels or {"": names}).items()]
     datasets = list(dict.fromkeys(table["dataset"]))
-    palette = dict(zip(names, sns.color_palette("tab20", n_colors=max(len(names), 1))))
+    everyone = list(dict.fromkeys([*names, *(c for _, row in rows for c in row)]))
+    palette = dict(zip(everyone, sns.color_palette("tab20", n_colors=max(len(everyone), 1))))
     fig, axes = plt.subplots(
-        1, len(datasets), figsize=(5.5 * len(datasets) + 3, 4.5), squeeze=False, layout="constrained"
+        len(rows),
+        len(datasets),
+        figsize=(5.0 * len(datasets) + 3.5, 4.3 * len(rows)),
+        squeeze=False,
+        layout="constrained",
     )
-    handles: dict[str, object] = {}
-    for ax, dataset in zip(axes[0], datasets):
-        rows = table[table["dataset"] == dataset]
-        for column in names:
-            part = rows[rows["column"] == column].sort_values("per_class")
-            if part.empty:
-                continue
-            (line,) = ax.plot(
-                part["per_class"],
-                part["mean"],
-                ls=LINE_STYLES.get(kinds.get(column, ""), "-"),
-                marker="o",
-                ms=3,
-                lw=1.4,
-                color=palette[column],
-                label=labels.get(column, column),
-            )
-            ax.fill_between(part["per_class"], part["ci95_low"], part["ci95_high"], color=palette[column], alpha=0.15)
-            handles.setdefault(line.get_label(), line)
-        methods = list(dict.fromkeys((a.method, a.source, a.difference) for a in anchors if a.dataset == dataset))
-        for i, (method, source, difference) in enumerate(methods):
-            points = [
-                a
-                for a in anchors
-                if (a.method, a.source, a.difference, a.dataset) == (method, source, difference, dataset)
-            ]
-            (marker,) = ax.plot(
-                [a.per_class for a in points],
-                [a.accuracy for a in points],
-                ls="none",
-                marker=ANCHOR_MARKERS[i % len(ANCHOR_MARKERS)],
-                ms=8,
-                color="black",
-                label=f"{method} ({source}; {difference})",
-            )
-            handles.setdefault(marker.get_label(), marker)
-        sizes = rows.drop_duplicates("per_class").sort_values("per_class")
-        ax.set_xscale("log")
-        ax.set_xticks(
-            sizes["per_class"].to_numpy(),
-            ["full" if f else str(n) for n, f in zip(sizes["per_class"], sizes["full"])],
+    for axes_row, (row_title, row_columns) in zip(axes, rows):
+        handles: dict[str, object] = {}
+        for ax, dataset in zip(axes_row, datasets):
+            _plot_curves(ax, table[table["dataset"] == dataset], row_columns, labels, kinds, palette, handles)
+            _plot_anchors(ax, [a for a in anchors if a.dataset == dataset], handles)
+            ax.set_title(f"{dataset}: {row_title}" if row_title else dataset, fontsize=10)
+        kind_handles = [
+            plt.Line2D([], [], color="grey", ls=style, label=f"{kind} columns")
+            for kind, style in LINE_STYLES.items()
+            if kind in set(kinds.get(c) for c in row_columns)
+        ]
+        axes_row[-1].legend(
+            handles=[*handles.values(), *kind_handles],
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            fontsize=7,
+            frameon=False,
         )
-        ax.minorticks_off()
-        ax.axhline(10, color="grey", ls=":", lw=1)
-        ax.set_title(dataset)
-        ax.set_xlabel("training images per class (log scale)")
-        ax.set_ylabel("test accuracy (%)")
-        ax.set_ylim(0, 100)
-    kind_handles = [
-        plt.Line2D([], [], color="grey", ls=style, label=f"{kind} columns")
-        for kind, style in LINE_STYLES.items()
-        if kind in set(kinds.get(c) for c in names)
-    ]
-    fig.legend(handles=[*handles.values(), *kind_handles], loc="outside right upper", fontsize=7, frameon=False)
     return fig
+
+
+def _plot_curves(
+    ax: plt.Axes,
+    rows: pd.DataFrame,
+    columns: Sequence[str],
+    labels: Mapping[str, str],
+    kinds: Mapping[str, str],
+    palette: Mapping[str, Any],
+    handles: dict[str, object],
+) -> None:
+    """One dataset's lines and 95% bands, the log size axis with the full set's tick, and chance."""
+    for column in columns:
+        part = rows[rows["column"] == column].sort_values("per_class")
+        if part.empty:
+            continue
+        (line,) = ax.plot(
+            part["per_class"],
+            part["mean"],
+            ls=LINE_STYLES.get(kinds.get(column, ""), "-"),
+            marker="o",
+            ms=3,
+            lw=1.4,
+            color=palette[column],
+            label=labels.get(column, column),
+        )
+        ax.fill_between(part["per_class"], part["ci95_low"], part["ci95_high"], color=palette[column], alpha=0.15)
+        handles.setdefault(line.get_label(), line)
+    sizes = rows.drop_duplicates("per_class").sort_values("per_class")
+    ax.set_xscale("log")
+    ax.set_xticks(
+        sizes["per_class"].to_numpy(),
+        ["full" if f else str(n) for n, f in zip(sizes["per_class"], sizes["full"])],
+    )
+    ax.minorticks_off()
+    ax.axhline(10, color="grey", ls=":", lw=1)
+    ax.set_xlabel("training images per class (log scale)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 100)
+
+
+def _plot_anchors(ax: plt.Axes, anchors: Sequence[LiteratureAnchor], handles: dict[str, object]) -> None:
+    """Published results as black markers, one marker shape per (method, source, protocol difference)."""
+    methods = list(dict.fromkeys((a.method, a.source, a.difference) for a in anchors))
+    for i, (method, source, difference) in enumerate(methods):
+        points = [a for a in anchors if (a.method, a.source, a.difference) == (method, source, difference)]
+        (marker,) = ax.plot(
+            [a.per_class for a in points],
+            [a.accuracy for a in points],
+            ls="none",
+            marker=ANCHOR_MARKERS[i % len(ANCHOR_MARKERS)],
+            ms=8,
+            color="black",
+            label=f"{method} ({source}; {difference})",
+        )
+        handles.setdefault(marker.get_label(), marker)

@@ -284,4 +284,22 @@ def test_plot_learning_curves_marks_the_anchors_on_their_dataset_only(curves_fig
         sorted(y for line in anchors for y in line.get_ydata()), sorted(a.accuracy for a in LITERATURE_ANCHORS)
     )
     assert not [line for line in mnist.get_lines() if line.get_linestyle() == "None"]
-    assert curves_figure.legends  # one legend, outside the panels
+    assert mnist.get_legend() is not None and cifar.get_legend() is None  # one legend per row, on its right
+
+
+def test_plot_learning_curves_panels_split_the_columns_into_rows_with_fixed_colours():
+    records = study()
+    panels = {"frozen": ["gabor", "normal"], "trained": ["trained", "normal"]}
+    fig = plot_learning_curves(curve_table(records, order=COLUMNS), LABELS, [], COLUMNS, KINDS, panels)
+    try:
+        top, bottom = fig.axes
+        assert top.get_title() == "cifar10: frozen" and bottom.get_title() == "cifar10: trained"
+        labels = [[ln.get_label() for ln in ax.get_lines() if not ln.get_label().startswith("_")] for ax in fig.axes]
+        assert labels == [[LABELS["gabor"], LABELS["normal"]], [LABELS["trained"], LABELS["normal"]]]
+        colour = [
+            line.get_color() for ax in fig.axes for line in ax.get_lines() if line.get_label() == LABELS["normal"]
+        ]
+        assert colour[0] == colour[1]
+        assert top.get_legend() is not None and bottom.get_legend() is not None
+    finally:
+        plt.close(fig)

@@ -51,6 +51,7 @@ from synthlib.atomic import write_text_atomic
 from synthlib.beyond import BEYOND
 from synthlib.curves import (
     LITERATURE_ANCHORS,
+    best_lines,
     best_by_size,
     curve_sentences,
     curve_table,
@@ -126,7 +127,8 @@ display(best.assign(column=[LABELS.get(c, c) for c in best["column"]]).round(2))
 
 # %%
 headline_md = headline(comparisons, LABELS, biological=BEYOND.biological())
-display(Markdown(headline_md))
+best_md = best_lines(best, LABELS)
+display(Markdown(headline_md + "\n\n" + best_md))
 
 # %% [markdown]
 # ## Deviations from the paper and what was not run
@@ -140,7 +142,7 @@ out = Path(output_dir or results_dir) / "beyond"
 out.mkdir(parents=True, exist_ok=True)
 write_text_atomic(out / "curves.csv", table.to_csv(index=False, float_format="%.6g"))
 write_text_atomic(out / "comparisons.csv", comparisons.to_csv(index=False, float_format="%.6g"))
-write_text_atomic(out / "headline.md", headline_md.strip() + "\n")
+write_text_atomic(out / "headline.md", headline_md.strip() + "\n\n" + best_md.strip() + "\n")
 write_text_atomic(
     out / "summary.md",
     "\n\n".join(

@@ -451,6 +451,15 @@ def best_sentence(best: pd.DataFrame, labels: Mapping[str, str], ladder: Sequenc
     return "Best on validation: " + "; ".join(text for _, text in sorted(parts)) + "."
 
 
+def best_lines(best: pd.DataFrame, labels: Mapping[str, str]) -> str:
+    """Markdown, one line per dataset: which column is best on validation at each size (``best_sentence``)."""
+    ladders, full_sizes = _ladders(best)
+    return "\n".join(
+        f"- **{dataset}**: {best_sentence(best[best['dataset'] == dataset], labels, ladder, full_sizes[dataset])}"
+        for dataset, ladder in ladders.items()
+    )
+
+
 def curve_sentences(
     comparisons: pd.DataFrame,
     best: pd.DataFrame,
@@ -549,6 +558,7 @@ __all__ = [
     "TABLE_COLUMNS",
     "LiteratureAnchor",
     "best_by_size",
+    "best_lines",
     "best_sentence",
     "comparison_sentence",
     "curve_frame",

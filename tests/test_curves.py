@@ -17,6 +17,7 @@ from synthlib.curves import (  # noqa: E402
     LITERATURE_ANCHORS,
     NOT_RUN,
     best_by_size,
+    best_lines,
     curve_frame,
     curve_sentences,
     curve_table,
@@ -195,6 +196,12 @@ def test_best_by_size_chooses_on_validation_even_when_test_disagrees():
     assert best.loc[1, "n_columns"] == 4 and best.loc[20, "n_columns"] == 3
     assert best.loc[FULL, "full"] and not best.loc[20, "full"]
     assert best_by_size(study(), ["normal", "gabor"]).set_index("per_class").loc[20, "column"] == "normal"
+
+
+def test_best_lines_name_each_datasets_best_column_by_size_range():
+    text = best_lines(best_by_size(study(), COLUMNS), LABELS)
+    assert text.startswith("- **cifar10**: Best on validation: ")
+    assert "Gabor at 1–5 per class" in text and "Picky at 10 per class" in text
 
 
 # ---------------------------------------------------------------------------------------------

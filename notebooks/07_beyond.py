@@ -73,7 +73,11 @@ COLUMNS = list(LABELS)
 for dataset in sorted({r.dataset for r in records}):
     runs = [r for r in records if r.dataset == dataset]
     sizes = sorted({r.config["per_class"] for r in runs})
-    print(f"{dataset}: {len(runs)} runs, {len({r.method for r in runs})} columns, sizes per class {sizes}")
+    seconds = sum(r.timing.get("wall_time_s", 0.0) for r in runs)
+    print(
+        f"{dataset}: {len(runs)} runs, {len({r.method for r in runs})} columns, sizes per class {sizes}; "
+        f"{seconds / 60:.1f} min of run time ({', '.join(sorted({r.device for r in runs}))})"
+    )
 
 # %% [markdown]
 # ## Test accuracy by training size (%, mean [95% CI] over seeds)

@@ -144,7 +144,7 @@ COLUMNS: tuple[CurveColumn, ...] = (
         DEEP3_ARCH,
     ),
     CurveColumn(Method("fully_trained", "Fully Trained")),
-    *(_init_column(m) for m in (*PAPER_METHODS[1:3], *NEW_SAMPLERS)),
+    *(_init_column(m) for m in (*PAPER_METHODS[:3], *NEW_SAMPLERS)),
     CurveColumn(Method("deep2_trained", "2 layers, fully trained"), DEEP2_ARCH),
     CurveColumn(Method("deep3_trained", "3 layers, fully trained"), DEEP3_ARCH),
     *(CurveColumn(b) for b in BASELINES),

@@ -156,7 +156,14 @@ def test_columns_have_the_kinds_the_issue_names():
     kinds = BEYOND.kinds()
     for sampler in ("gabor_v1", "dog_color", "morlet", "lognormal_dale", "deep2_frozen", "deep3_frozen"):
         assert kinds[sampler] == "frozen"
-    for trained in ("fully_trained", "init_gabor_v1", "init_dog_color", "deep2_trained", "deep3_trained"):
+    for trained in (
+        "fully_trained",
+        "init_normal",
+        "init_gabor_v1",
+        "init_dog_color",
+        "deep2_trained",
+        "deep3_trained",
+    ):
         assert kinds[trained] == "trained"
     assert kinds["scattering"] == "baseline"
     assert set(BEYOND.biological()) <= {name for name, kind in kinds.items() if kind == "frozen"}

@@ -33,9 +33,10 @@
 # weights for every seed; every choice (settings, the best column) made on validation, never on
 # test; comparisons paired by seed (all columns of one seed and size share the training subset
 # and validation split), judged by the paired t-test and by equivalence within ±1 point (TOST),
-# Holm-corrected within each family (`synthlib.curves.size_comparisons`). Published small-data
-# results are drawn as anchors, with how their protocols differ. Every number and sentence below
-# is generated from the run records in `results/beyond/runs/`; nothing is typed in.
+# Holm-corrected within each family: the comparisons with one reference at one size of one dataset
+# (`synthlib.curves.size_comparisons`). Published small-data results are drawn as anchors, with how
+# their protocols differ. Every number and sentence below is generated from the run records in
+# `results/beyond/runs/`; nothing is typed in.
 
 # %% tags=["parameters"]
 results_dir = "../results"  # records are read from <results_dir>/beyond/runs
@@ -51,8 +52,8 @@ from synthlib.atomic import write_text_atomic
 from synthlib.beyond import BEYOND
 from synthlib.curves import (
     LITERATURE_ANCHORS,
-    best_lines,
     best_by_size,
+    best_lines,
     curve_sentences,
     curve_table,
     curve_table_markdown,

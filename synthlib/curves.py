@@ -253,10 +253,12 @@ def size_comparisons(
     """Every column of ``columns`` against every reference, at every size where both have at least two
     common seeds: the paired differences column - reference in test points over those seeds.
 
-    The family: one per (dataset, reference), holding the comparisons of every other column at every
-    size on that dataset; ``judge_family`` Holm-adjusts all of its p-values together (paired t-test of
-    no difference, TOST of equivalence within ±``margin``), which controls the family-wise error rate
-    at ``alpha`` over the whole curve of every column against that reference. Seeds that share a draw
+    The family: one per (dataset, reference, size), holding the comparisons of every other column with
+    that reference on the same subsets; ``judge_family`` Holm-adjusts all of its p-values together
+    (paired t-test of no difference, TOST of equivalence within ±``margin``), which controls the
+    family-wise error rate at ``alpha`` over the columns at each size. Each size is its own experiment
+    (its own subsets and splits), so a sentence about one size is not weakened by the number of sizes
+    run; a sentence over a range of sizes is a list of per-size findings, each at that level. Seeds that share a draw
     are averaged into one independent run first; a comparison with a single draw is "not judged".
 
     One row per comparison: dataset, reference, column, per_class, full, n_seeds (common seeds),
@@ -272,9 +274,10 @@ def size_comparisons(
         for reference in references:
             if reference not in set(runs["column"]):
                 continue
-            found = []
+            found, judgements = [], []
             for per_class, group in runs.groupby("per_class", sort=True):
                 present = set(group["column"])
+                family = []
                 for column in columns:
                     if column == reference or column not in present or reference not in present:
                         continue
@@ -282,15 +285,16 @@ def size_comparisons(
                     if len(diff) < 2:
                         continue
                     per_draw = mean_per_draw(diff, draws)
-                    found.append((int(per_class), bool(group["full"].iloc[0]), column, diff, per_draw))
-            judgements = judge_family(
-                [per_draw if len(per_draw) > 1 else diff for _, _, _, diff, per_draw in found],
-                [len(per_draw) for *_, per_draw in found],
-                margin,
-                alpha,
-                POWER,
-                max_seeds,
-            )
+                    family.append((int(per_class), bool(group["full"].iloc[0]), column, diff, per_draw))
+                found += family
+                judgements += judge_family(
+                    [per_draw if len(per_draw) > 1 else diff for _, _, _, diff, per_draw in family],
+                    [len(per_draw) for *_, per_draw in family],
+                    margin,
+                    alpha,
+                    POWER,
+                    max_seeds,
+                )
             for (per_class, is_full, column, diff, per_draw), judgement in zip(found, judgements):
                 low, high = t_interval(per_draw) if len(per_draw) > 1 else (np.nan, np.nan)
                 rows.append(
@@ -475,7 +479,7 @@ def curve_sentences(
     ladders, full_sizes = _ladders(comparisons, best)
     parts = [
         f"Each column is compared with each reference at every size both ran (paired by seed, test accuracy); "
-        f"the comparisons against one reference on one dataset form a family, Holm-corrected at {alpha:g}: "
+        f"the comparisons against one reference at one size of one dataset form a family, Holm-corrected at {alpha:g}: "
         f"better or worse by the paired t-test, equivalent within ±{_points(margin)} by two one-sided tests (TOST). "
         "The best column at each size is chosen on validation accuracy, never on test."
     ]

@@ -163,14 +163,18 @@ def test_missing_cells_and_single_seeds_are_not_compared(comparisons):
     assert "lonely" not in set(size_comparisons(one_seed, [*COLUMNS, "lonely"], ("normal",))["column"])
 
 
-def test_holm_runs_over_one_family_per_dataset_and_reference(comparisons):
-    family = comparisons[comparisons["reference"] == "normal"]
-    raw = np.concatenate([family["p_difference"], family["p_equivalence"]])
-    adjusted = holm(raw)
-    np.testing.assert_allclose(family["p_difference_holm"], adjusted[: len(family)])
-    np.testing.assert_allclose(family["p_equivalence_holm"], adjusted[len(family) :])
+def test_holm_runs_over_one_family_per_dataset_reference_and_size(comparisons):
+    against_normal = comparisons[comparisons["reference"] == "normal"]
+    for _, family in against_normal.groupby("per_class"):
+        raw = np.concatenate([family["p_difference"], family["p_equivalence"]])
+        adjusted = holm(raw)
+        np.testing.assert_allclose(family["p_difference_holm"], adjusted[: len(family)])
+        np.testing.assert_allclose(family["p_equivalence_holm"], adjusted[len(family) :])
+    assert against_normal["per_class"].nunique() > 1 and (against_normal.groupby("per_class").size() > 1).all()
     alone = size_comparisons(study(), COLUMNS, references=("normal",))
-    np.testing.assert_allclose(alone["p_difference_holm"], family["p_difference_holm"])  # other families play no part
+    np.testing.assert_allclose(
+        alone["p_difference_holm"], against_normal["p_difference_holm"]
+    )  # other references play no part
 
 
 def test_seeds_sharing_a_draw_count_once():

@@ -139,7 +139,9 @@ display(Markdown(headline_md + "\n\n" + best_md))
 # ## Deviations from the paper and what was not run
 
 # %%
-deviations_md = BEYOND.deviations()
+deviations_md = (
+    BEYOND.deviations() + "\n\nThe step budget, per dataset and regime:\n\n" + BEYOND.budget_lines(results_dir, FULL)
+)
 display(Markdown(deviations_md))
 
 # %%

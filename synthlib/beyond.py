@@ -259,6 +259,10 @@ class CurveJob(Job):
             yield planned, replace(result, timing=timing)
 
 
+def _epochs(n: int) -> str:
+    return f"{n} epoch" + ("" if n == 1 else "s")
+
+
 def size_tag(per_class: int) -> str:
     """The record file's setting tag of a size, e.g. ``n0038`` (sorts by size)."""
     return f"n{per_class:04d}"
@@ -411,6 +415,29 @@ class BeyondStudy:
             "frozen ones draw the first layer from `gabor_v1` and the others from `normal`.",
             f"- Grid `{grid}`: {self.grid(grid).description}.",
         ]
+        return "\n".join(lines)
+
+    def budget_lines(self, results_root: str | Path, full_sizes: Mapping[str, int], grid: str = "cpu") -> str:
+        """Markdown, per dataset and regime: the step budget and what it is in epochs at 38 per class and at
+        the largest size run, read from ``settings_from``'s tuning results (10 classes)."""
+        lines = []
+        for dataset, full_size in sorted(full_sizes.items()):
+            tuning = load_tuning(self.protocol.tuning_path(results_root, dataset))
+            for kind in ("frozen", "trained"):
+                setting = tuning.selected[kind]
+                largest = max(
+                    max(self.planned_sizes(c, dataset, full_size, grid)) for c in self.columns if c.kind == kind
+                )
+                epochs = train_setting(setting, 10, largest).epochs
+                where = "the full set" if largest == full_size else f"{largest} per class"
+                lines.append(
+                    f"- {dataset}, {kind} columns: {budget_steps(setting, 10)} steps of {setting.batch_size} images "
+                    f"({_epochs(setting.epochs)} at {BUDGET_PER_CLASS} per class; {_epochs(epochs)} at {where})."
+                )
+        lines.append(
+            "At the largest sizes the budget is a few epochs: a column that trains there gets less training than a "
+            "study of large training sets would give it, and its curve flattens partly for that reason."
+        )
         return "\n".join(lines)
 
 

@@ -209,6 +209,13 @@ def test_the_command_line_lists_columns_and_grids():
     assert "deep3_trained" in shown and "grid cpu:" in shown
 
 
+def test_the_budget_lines_state_steps_and_epochs_at_the_largest_size(tmp_path):
+    write_sound_tuning(tmp_path, "mnist")
+    text = BEYOND.budget_lines(tmp_path, {"mnist": 4921})
+    assert "- mnist, frozen columns: 48 steps of 16 images (2 epochs at 38 per class; 1 epoch at the full set)." in text
+    assert "- mnist, trained columns: 24 steps of 16 images (1 epoch at 38 per class; 1 epoch at 38 per class)." in text
+
+
 def test_an_unknown_column_names_the_valid_ones(gray, tmp_path):
     write_sound_tuning(tmp_path, "synthetic_gray")
     with pytest.raises(ValueError, match="unknown column 'gabor'.*gabor_v1"):

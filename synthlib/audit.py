@@ -3,10 +3,11 @@
 For every run record under ``RESULTS_DIR/<protocol>/runs/`` it checks that the record
 
 - can be read (valid JSON of the current schema, its stored hash matching its configuration);
-- belongs to a registered protocol, and is *current*: the protocol plans a run at the record's
-  path (the record's seed, column and setting) whose key, computed by the current code with every
-  default merged in, equals the record's. A changed default, preprocessing step, architecture,
-  training setting, tuning choice or ``RESULTS_VERSION`` makes it *stale*;
+- belongs to a registered protocol (or the learning curves, ``synthlib.beyond``), and is *current*:
+  the protocol plans a run at the record's path (the record's seed, column and setting) whose key,
+  computed by the current code with every default merged in, equals the record's. A changed default,
+  preprocessing step, architecture, training setting, tuning choice or ``RESULTS_VERSION`` makes it
+  *stale*;
 - was made from a clean tree (``environment.git_dirty`` false) at a commit this repository has.
 
 Records whose library source hash differs from the current one are counted, not failed: a change
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from synthlib.beyond import BEYOND
 from synthlib.engine import PlannedRun
 from synthlib.protocols import get_protocol, protocol_names
 from synthlib.provenance import commit_exists, in_git_checkout, source_sha256
@@ -41,6 +43,11 @@ class Finding:
 def _planned_run(record: RunRecord, results_root: Path) -> PlannedRun | None:
     """The run the current code plans at the record's place, or None if it plans none there."""
     config = record.config
+    if record.protocol == BEYOND.name:  # the learning curves: a column at a seed and size, on any grid
+        n_classes = config.get("architecture", {}).get("n_classes", 10)
+        return BEYOND.planned_run(
+            record.dataset, results_root, record.method, record.seed, config["per_class"], n_classes
+        )
     sizes = (config.get("per_class"), config.get("val_per_class"))
     protocol = get_protocol(record.protocol).with_overrides([record.seed], *sizes)
     method, baseline = record.method, "baseline" in config.get("method", {})
@@ -59,7 +66,7 @@ def check_results(results_root: str | Path) -> tuple[list[Finding], int, int]:
     results_root = Path(results_root)
     findings: list[Finding] = []
     checked = other_source = 0
-    known = set(protocol_names())
+    known = {*protocol_names(), BEYOND.name}
     commits: dict[str, bool] = {}
     current_source = source_sha256()
     for folder in sorted(p for p in results_root.iterdir() if (p / "runs").is_dir()):

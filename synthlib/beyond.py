@@ -62,7 +62,7 @@ from synthlib.protocols import Protocol, get_protocol
 from synthlib.records import RunRecord
 from synthlib.samplers.dale import CORTICAL_INHIBITORY_FRACTION
 from synthlib.training import TrainConfig
-from synthlib.tuning import load_tuning
+from synthlib.tuning import TuningResult, load_tuning
 
 SIZES: tuple[int, ...] = (1, 2, 5, 10, 20, 38, 100, 300, 1000)
 """Training images per class, below the full training set."""
@@ -338,9 +338,7 @@ class BeyondStudy:
     ) -> list[Job]:
         """Every run on ``data``, seed by seed and size by size (the columns of a seed and size share their
         split), frozen columns first. ``sizes`` keeps only those sizes (a quick check)."""
-        protocol = self.protocol
-        tuning = load_tuning(protocol.tuning_path(results_root, data.name))
-        runs_dir = self.runs_dir(results_root)
+        tuning = load_tuning(self.protocol.tuning_path(results_root, data.name))
         full_size = full_per_class(data.y_train)
         n_classes = len(np.unique(data.y_train))
         chosen = sorted(self.pick_columns(columns), key=lambda c: ("frozen", "trained", "baseline").index(c.kind))
@@ -351,29 +349,35 @@ class BeyondStudy:
                 if sizes is not None and per_class not in sizes:
                     continue
                 for column in chosen:
-                    if per_class not in planned[column.name]:
-                        continue
-                    val = val_per_class(per_class)
-                    if isinstance(column.column, Baseline):
-                        config = BaselineConfig(
-                            data.name,
-                            column.column,
-                            seed,
-                            seed,
-                            tuning.baseline_c[column.name],
-                            "validation",
-                            per_class,
-                            val,
-                            protocol.options,
-                        )
-                        jobs.append(BaselineJob((baseline_run(self.name, runs_dir, config, size_tag(per_class)),)))
-                        continue
-                    setting = train_setting(tuning.selected[column.kind], n_classes, per_class)
-                    run_config = RunConfig(
-                        data.name, column.column, seed, setting, per_class, val, column.arch, protocol.options
-                    )
-                    jobs.append(CurveJob((cnn_run(self.name, runs_dir, run_config, size_tag(per_class)),)))
+                    if per_class in planned[column.name]:
+                        run = self.planned_run(data.name, results_root, column.name, seed, per_class, n_classes, tuning)
+                        jobs.append(BaselineJob((run,)) if column.kind == "baseline" else CurveJob((run,)))
         return jobs
+
+    def planned_run(
+        self,
+        dataset: str,
+        results_root: str | Path,
+        column_name: str,
+        seed: int,
+        per_class: int,
+        n_classes: int = 10,
+        tuning: TuningResult | None = None,
+    ) -> PlannedRun:
+        """The run of one column at one seed and size, with its record's path and key (whatever the grid)."""
+        (column,) = self.pick_columns([column_name])
+        protocol = self.protocol
+        tuning = tuning or load_tuning(protocol.tuning_path(results_root, dataset))
+        runs_dir, val, tag = self.runs_dir(results_root), val_per_class(per_class), size_tag(per_class)
+        if isinstance(column.column, Baseline):
+            c = tuning.baseline_c[column.name]
+            config = BaselineConfig(
+                dataset, column.column, seed, seed, c, "validation", per_class, val, protocol.options
+            )
+            return baseline_run(self.name, runs_dir, config, tag)
+        setting = train_setting(tuning.selected[column.kind], n_classes, per_class)
+        run_config = RunConfig(dataset, column.column, seed, setting, per_class, val, column.arch, protocol.options)
+        return cnn_run(self.name, runs_dir, run_config, tag)
 
     def run(
         self,

@@ -243,7 +243,7 @@ def _plot_curves(
             label=labels.get(column, column),
         )
         ax.fill_between(part["per_class"], part["ci95_low"], part["ci95_high"], color=palette[column], alpha=0.15)
-        handles.setdefault(line.get_label(), line)
+        handles.setdefault(str(line.get_label()), line)
     sizes = rows.drop_duplicates("per_class").sort_values("per_class")
     ax.set_xscale("log")
     ax.set_xticks(
@@ -271,4 +271,4 @@ def _plot_anchors(ax: plt.Axes, anchors: Sequence[LiteratureAnchor], handles: di
             color="black",
             label=f"{method} ({source}; {difference})",
         )
-        handles.setdefault(marker.get_label(), marker)
+        handles.setdefault(str(marker.get_label()), marker)

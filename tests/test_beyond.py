@@ -3,6 +3,7 @@ initialisation, deeper networks, and a small run on synthetic data."""
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
+from synthlib.audit import check_results
 from synthlib.beyond import (
     BEYOND,
     CPU_GRID,
@@ -29,7 +31,7 @@ from synthlib.data import load_dataset
 from synthlib.engine import PlannedRun, RunContext, execute
 from synthlib.experiment import CnnJob, RunConfig, RunOptions, at_default_init_scale, build_model, cnn_run
 from synthlib.models import PaperCNN
-from synthlib.records import load_records
+from synthlib.records import config_hash, load_records
 from synthlib.samplers import sample_kernels
 from synthlib.seeding import make_generator
 from synthlib.training import TrainConfig
@@ -220,3 +222,18 @@ def test_an_unknown_column_names_the_valid_ones(gray, tmp_path):
     write_sound_tuning(tmp_path, "synthetic_gray")
     with pytest.raises(ValueError, match="unknown column 'gabor'.*gabor_v1"):
         BEYOND.plan(gray, tmp_path, columns=["gabor"])
+
+
+def test_the_records_check_recomputes_each_curve_records_key(gray, tmp_path):
+    write_sound_tuning(tmp_path, "synthetic_gray")
+    study = replace(BEYOND, sizes=(1,), seeds=(0,))
+    study.run(gray, tmp_path, columns=["gabor_v1", "logreg_pixels"], **QUIET)
+    findings, checked, _ = check_results(tmp_path)
+    assert checked == 4 and not [f for f in findings if f.kind not in ("dirty tree", "unknown commit")]
+    path = study.runs_dir(tmp_path) / "synthetic_gray" / "gabor_v1__n0001__seed0.json"
+    record = json.loads(path.read_text())
+    record["config"]["train"]["epochs"] += 1  # a record of a setting the study does not plan
+    record["config_hash"] = config_hash(record["config"])
+    path.write_text(json.dumps(record))
+    stale = [f for f in check_results(tmp_path)[0] if f.kind == "stale"]
+    assert [f.path.name for f in stale] == [path.name]

@@ -237,3 +237,20 @@ def test_the_records_check_recomputes_each_curve_records_key(gray, tmp_path):
     path.write_text(json.dumps(record))
     stale = [f for f in check_results(tmp_path)[0] if f.kind == "stale"]
     assert [f.path.name for f in stale] == [path.name]
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
+def test_committed_curves_at_38_per_class_are_sounds_own_runs(dataset):
+    """At the size sound ran, the learning curves plan sound's runs exactly: the same key, so the same test
+    accuracy, seed by seed (the step budget at 38 per class is the tuned setting itself)."""
+    sound_runs = REPO_ROOT / "results" / "sound" / "runs" / dataset
+    curve_runs = BEYOND.runs_dir(REPO_ROOT / "results") / dataset
+    compared = 0
+    for column in ("normal", "lognormal", "center_surround", "fully_trained", "logreg_pixels", "scattering"):
+        for seed in BEYOND.seeds:
+            ours = json.loads((curve_runs / f"{column}__n0038__seed{seed}.json").read_text())
+            theirs = json.loads((sound_runs / f"{column}__seed{seed}.json").read_text())
+            assert ours["config_hash"] == theirs["config_hash"], (column, seed)
+            assert ours["test_accuracy"] == theirs["test_accuracy"], (column, seed)
+            compared += 1
+    assert compared == 30

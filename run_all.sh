@@ -3,14 +3,18 @@
 #
 #   SYNTHLIB_DATA=../shared/data ./run_all.sh
 #
-# Sets up .venv when needed. For each registered protocol (`python -m synthlib.protocols list`;
-# synthlib/protocols.py) and dataset: 03_tuning (when the protocol chooses its settings on
+# Sets up .venv when needed. For each registered protocol (`python -m synthlib protocols list`;
+# synthlib/protocols.py), or those named in PROTOCOLS with every protocol they take results from
+# (`python -m synthlib protocols order`: sound takes paper's tuned full-training setting, so paper
+# runs first), and dataset: 03_tuning (when the protocol chooses its settings on
 # validation data), then 04_experiment (every column x seed [x setting], baselines included; one
 # line per finished run). Then 05_results builds results/<protocol>/table1.{csv,md} and
-# figures/<protocol>_table1.png, and 06_verdict judges the paper's claims under every protocol
-# (results/verdict*.md, figures/protocols.png). Then the learning curves (synthlib/beyond.py, on the datasets
-# sound has tuned) and 07_beyond (results/beyond/, figures/learning_curves.png). Executed notebooks go to results/notebooks/; the wall time,
-# with the machine's matmul ceiling measured at the start, to results/study_timing.json.
+# figures/<protocol>_table1.png, and 06_verdict judges the paper's claims under every protocol that
+# has records, naming those that have none (results/verdict*.md, figures/protocols.png). Then the
+# learning curves (synthlib/learning_curves.py, on the datasets sound has tuned) and
+# 07_learning_curves (results/learning_curves/, figures/learning_curves.png). Executed notebooks go
+# to results/notebooks/; the wall time, with the machine's matmul ceiling measured at the start, to
+# results/study_timing.json.
 # A dataset that cannot be had (SVHN offline) is skipped with the reason. Finished run records are
 # reused, so an interrupted run picks up where it stopped. Exit status 1 if anything failed.
 #
@@ -20,7 +24,8 @@
 # Settings (environment variables):
 #   SYNTHLIB_DATA     dataset folder (default: the repository's data/; torchvision downloads land there)
 #   DATASETS          default "mnist cifar10 svhn"
-#   PROTOCOLS         default: every registered protocol
+#   PROTOCOLS         default: every registered protocol; the protocols named run after those they
+#                     take results from (python -m synthlib protocols order NAME...)
 #   BASELINES         fixed-feature baselines, default: each protocol's own ("" for none)
 #   SEEDS             evaluation seeds, YAML list, default: each protocol's own
 #   DEVICE            auto | cpu | cuda, default auto
@@ -28,7 +33,7 @@
 #                     RESULTS_DIR is set)
 #   TUNING_PARAMS     optional YAML file of extra parameters for 03_tuning (e.g. a smaller grid)
 #   SKIP_EXPLORATION  1 to skip notebooks 01 and 02 (distributions and kernels)
-#   BEYOND_GRID       the learning curves' grid: cpu (default; trained columns stop at smaller sizes), full
+#   CURVES_GRID       the learning curves' grid: cpu (default; trained columns stop at smaller sizes), full
 #                     (every column at every size: a GPU, DEVICE=cuda) or none
 #   LAUNCHER          where 04_experiment's runs execute: inprocess (default), local (processes on this
 #                     machine) or slurm (a Slurm job array), the last two through submitit (synthlib/launch.py;
@@ -42,7 +47,15 @@ source scripts/bootstrap.sh
 # One data root for every notebook (they run inside notebooks/): synthlib.data.data_root, made absolute.
 export SYNTHLIB_DATA="$(python -c 'from synthlib.data import data_root; print(data_root())')"
 datasets="${DATASETS:-mnist cifar10 svhn}"
-protocols="${PROTOCOLS:-$(python -m synthlib.protocols list)}"
+protocols="$(python -m synthlib protocols list)"
+if [ -n "${PROTOCOLS:-}" ]; then
+    if ! protocols="$(python -m synthlib protocols order $PROTOCOLS)"; then
+        exit 2
+    fi
+    if [ "$(echo $protocols)" != "$(echo $PROTOCOLS)" ]; then
+        echo "-- PROTOCOLS=\"$PROTOCOLS\": running \"$protocols\" (a protocol runs after those it takes results from)"
+    fi
+fi
 baseline_args=()
 if [ -n "${BASELINES+set}" ]; then
     baseline_args=(-y "baselines: [$(for b in $BASELINES; do printf '"%s", ' "$b"; done)]")
@@ -114,13 +127,13 @@ for dataset in $datasets; do
 done
 
 for protocol in $protocols; do
-    if ! reason=$(python -m synthlib.protocols show "$protocol" 2>&1); then
+    if ! reason=$(python -m synthlib protocols show "$protocol" 2>&1); then
         echo "!! $reason"
         failed+=("protocol $protocol")
         continue
     fi
     for dataset in "${available[@]}"; do
-        if python -m synthlib.protocols needs-tuning "$protocol"; then
+        if python -m synthlib protocols needs-tuning "$protocol"; then
             notebook 03_tuning "03_tuning_${protocol}_$dataset" -p protocol "$protocol" -p dataset "$dataset" \
                 -p results_dir "$results_nb" -p device "$device" "${baseline_args[@]}" "${tuning_params[@]}"
         fi
@@ -130,30 +143,33 @@ for protocol in $protocols; do
     notebook 05_results "05_results_$protocol" -p protocol "$protocol" -p results_dir "$results_nb" -p figures_dir "$figures_nb"
 done
 
-if missing=$(python -m synthlib.protocols missing "$results"); then
-    notebook 06_verdict 06_verdict -p results_dir "$results_nb" -p figures_dir "$figures_nb"
+missing=$(python -m synthlib protocols missing "$results")
+if [ "$(echo $missing)" = "$(echo $(python -m synthlib protocols list))" ]; then
+    echo "-- 06_verdict skipped: no protocol has run records under $results"
 else
-    echo "-- 06_verdict skipped: it judges every registered protocol; no records under $results for: $missing"
+    [ -n "$missing" ] && echo "-- 06_verdict judges the protocols that ran; not run, so not judged: $missing"
+    notebook 06_verdict 06_verdict -p results_dir "$results_nb" -p figures_dir "$figures_nb"
 fi
 
-# The learning curves (synthlib/beyond.py), under sound's rules and with its tuned settings: every available
-# dataset that sound has tuned; then 07_beyond builds results/beyond/ and figures/learning_curves.png.
-beyond_grid="${BEYOND_GRID:-cpu}"
-beyond_datasets=()
+# The learning curves (synthlib/learning_curves.py), under sound's rules and with its tuned settings: every
+# available dataset that sound has tuned; then 07_learning_curves builds results/learning_curves/ and
+# figures/learning_curves.png.
+curves_grid="${CURVES_GRID:-cpu}"
+curves_datasets=()
 for dataset in "${available[@]}"; do
-    [ -f "$results/sound/tuning/$dataset.json" ] && beyond_datasets+=("$dataset")
+    [ -f "$results/sound/tuning/$dataset.json" ] && curves_datasets+=("$dataset")
 done
-if [ "$beyond_grid" = none ]; then
-    echo "-- learning curves skipped: BEYOND_GRID=none"
-elif [ ${#beyond_datasets[@]} -eq 0 ]; then
+if [ "$curves_grid" = none ]; then
+    echo "-- learning curves skipped: CURVES_GRID=none"
+elif [ ${#curves_datasets[@]} -eq 0 ]; then
     echo "-- learning curves skipped: they take the sound protocol's tuned settings, and no dataset has them yet"
 else
-    echo "== learning curves (grid $beyond_grid): ${beyond_datasets[*]}"
-    if ! python -m synthlib.beyond run --grid "$beyond_grid" --results "$results" --device "$device" \
-        "${beyond_datasets[@]}"; then
-        failed+=("beyond")
+    echo "== learning curves (grid $curves_grid): ${curves_datasets[*]}"
+    if ! python -m synthlib curves run --grid "$curves_grid" --results "$results" --device "$device" \
+        "${curves_datasets[@]}"; then
+        failed+=("learning_curves")
     fi
-    notebook 07_beyond 07_beyond -p results_dir "$results_nb" -p figures_dir "$figures_nb"
+    notebook 07_learning_curves 07_learning_curves -p results_dir "$results_nb" -p figures_dir "$figures_nb"
 fi
 
 if [ "$results" = "$PWD/results" ] && [ -f "$results/verdict.md" ]; then

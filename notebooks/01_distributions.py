@@ -33,7 +33,7 @@ n_samples = 200_000
 seed = 0
 figures_dir = "../figures"
 save_figures = True
-# widgets at the end: True, False, or None for only when JupyterLab runs the kernel (explore.widgets_wanted)
+# widgets at the end: True, False, or None for only when JupyterLab runs the kernel (progress.widgets_wanted)
 interactive = None
 
 # %%
@@ -45,7 +45,8 @@ import pandas as pd
 import seaborn as sns
 from scipy import stats
 
-from synthlib.explore import distribution_figure, sampler_explorer, widgets_wanted
+from synthlib.explore import distribution_figure, sampler_explorer
+from synthlib.progress import widgets_wanted
 from synthlib.samplers import get_sampler, resolve_params, sample_kernels
 from synthlib.samplers.center_surround import preset_covariance
 from synthlib.seeding import make_generator

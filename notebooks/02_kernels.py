@@ -47,7 +47,7 @@ n_draws = 50_000
 seed = 0
 figures_dir = "../figures"
 save_figures = True
-# widgets at the end: True, False, or None for only when JupyterLab runs the kernel (explore.widgets_wanted)
+# widgets at the end: True, False, or None for only when JupyterLab runs the kernel (progress.widgets_wanted)
 interactive = None
 
 # %%
@@ -58,8 +58,9 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from synthlib.explore import covariance_figure, kernel_grid_figure, sampler_explorer, widgets_wanted
+from synthlib.explore import covariance_figure, kernel_grid_figure, sampler_explorer
 from synthlib.plots import plot_covariance_pair, plot_kernel_grid, radial_profile
+from synthlib.progress import widgets_wanted
 from synthlib.samplers import resolve_params, sample_kernels
 from synthlib.samplers.center_surround import preset_covariance, preset_profile
 from synthlib.seeding import make_generator

@@ -46,7 +46,7 @@
 # (`authors_code`) has nothing to tune. `synthlib.protocols.Protocol.tune` does all of this.
 
 # %% tags=["parameters"]
-protocol = None  # None: the registry's first protocol (python -m synthlib.protocols list)
+protocol = None  # None: the registry's first protocol (python -m synthlib protocols list)
 dataset = "mnist"
 methods = None  # None: the protocol's columns
 baselines = None  # None: the protocol's baselines

@@ -80,7 +80,7 @@
 #    their regularisation C chosen on the tuning seeds' validation splits.
 
 # %% tags=["parameters"]
-protocol = None  # None: the registry's first protocol (python -m synthlib.protocols list)
+protocol = None  # None: the registry's first protocol (python -m synthlib protocols list)
 dataset = "mnist"
 methods = None  # None: the protocol's CNN columns
 baselines = None  # None: the protocol's baselines ([] for none)
@@ -104,8 +104,9 @@ from IPython.display import display
 
 from synthlib.data import load_dataset
 from synthlib.device import describe_device, resolve_device
-from synthlib.launch import LaunchSettings, run_protocol
+from synthlib.launch import LaunchSettings
 from synthlib.protocols import default_protocol, get_protocol
+from synthlib.runner import run_study
 from synthlib.tables import records_frame
 
 setup = get_protocol(protocol) if protocol else default_protocol()
@@ -130,8 +131,18 @@ launch = LaunchSettings(
     time_limit_min=time_limit_min,
     array_parallelism=array_parallelism,
 )
-outcome = run_protocol(
-    setup, data, results_dir, launch, seeds, methods, baselines, settings_limit, data_root, device, cache_dir
+outcome = run_study(
+    setup,
+    data,
+    results_dir,
+    launch,
+    seeds,
+    data_root,
+    device,
+    cache_dir,
+    methods=methods,
+    baselines=baselines,
+    settings_limit=settings_limit,
 )
 print(f"{outcome.ran} run(s) done, {outcome.reused} reused, {len(outcome.failures)} failed")
 

@@ -29,7 +29,7 @@
 # section 4: about 48% on CIFAR-10 with 50 images per class in the literature).
 
 # %% tags=["parameters"]
-protocol = None  # None: the registry's first protocol (python -m synthlib.protocols list)
+protocol = None  # None: the registry's first protocol (python -m synthlib protocols list)
 results_dir = "../results"  # records are read from <results_dir>/<protocol>/runs
 output_dir = None  # tables go to <output_dir>; None: <results_dir>/<protocol>
 figures_dir = "../figures"

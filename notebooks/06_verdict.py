@@ -43,7 +43,7 @@
 results_dir = "../results"  # records are read from <results_dir>/<protocol>/runs
 output_dir = None  # verdict files go to <output_dir>; None: <results_dir>
 figures_dir = "../figures"
-protocols = None  # None: every registered protocol (python -m synthlib.protocols list)
+protocols = None  # None: every registered protocol with run records (python -m synthlib protocols list)
 
 # %%
 from pathlib import Path
@@ -54,14 +54,19 @@ from synthlib.atomic import write_text_atomic
 from synthlib.plots import plot_protocols
 from synthlib.protocols import get_protocol, protocol_names, variant_labels
 from synthlib.records import load_records
+from synthlib.runner import pilot_estimate
 from synthlib.tables import protocols_side_by_side, variants_long
 from synthlib.verdict import claim_table, protocol_variants, summary_lines, verdict_markdown
 
-setups = [get_protocol(name) for name in protocols or protocol_names()]
-records_by_protocol = {setup.name: load_records(setup.runs_dir(results_dir)) for setup in setups}
-missing = [name for name, records in records_by_protocol.items() if not records]
-if missing:
-    raise FileNotFoundError(f"no run records for protocol(s) {missing}: run ./run_all.sh (PROTOCOLS) first")
+asked = [get_protocol(name) for name in protocols or protocol_names()]
+found = {setup.name: load_records(setup.runs_dir(results_dir)) for setup in asked}
+not_run = [setup for setup in asked if not found[setup.name]]
+setups = [setup for setup in asked if found[setup.name]]
+if not setups:
+    raise FileNotFoundError(f"no run records under {results_dir} for any protocol: run ./run_all.sh first")
+for setup in not_run:
+    print(f"not judged: protocol {setup.name} has no run records under {setup.runs_dir(results_dir)}")
+records_by_protocol = {setup.name: found[setup.name] for setup in setups}
 LABELS = {r.method: r.config["method"]["label"] for records in records_by_protocol.values() for r in records}
 ORDER = list(dict.fromkeys(name for setup in setups for name in setup.column_order()))
 VARIANT_LABELS = variant_labels()
@@ -100,7 +105,7 @@ display(Markdown(verdict_md))
 # A protocol with a seed rule (`sound`) runs its pilot seeds first; every comparison is then judged on
 # the pilot alone, and the protocol runs as many seeds as its inconclusive comparisons need for
 # power 0.8 at the pilot's observed paired difference and SD, within its bounds
-# (`synthlib.seed_count`). The estimate is recomputed here from the pilot's records.
+# (`synthlib.seed_count`, `synthlib.runner.pilot_estimate`). The estimate is recomputed here from the pilot's records.
 
 # %%
 for setup in setups:
@@ -108,7 +113,7 @@ for setup in setups:
         continue
     for dataset in sorted({r.dataset for r in records_by_protocol[setup.name]}):
         records = [r for r in records_by_protocol[setup.name] if r.dataset == dataset]
-        estimate = setup.seed_rule.estimate(setup.name, records)
+        estimate = pilot_estimate(setup.name, setup.seed_rule, records)
         chosen = setup.seed_rule.choose(estimate)
         ran = len({r.seed for r in records})
         display(
@@ -123,7 +128,7 @@ for setup in setups:
 # ## In short (this block is copied into the README)
 
 # %%
-summary = summary_lines(claims)
+summary = summary_lines(claims, not_run=[setup.label for setup in not_run])
 display(Markdown(summary))
 out = Path(output_dir or results_dir)
 out.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ BLOCKS = {
     "protocols": "protocols.md",
     "table1": f"{default_protocol().name}/table1.md",  # the first registered protocol: the paper's text
     "benchmark": "benchmark.md",
-    "beyond": "beyond/headline.md",
+    "beyond": "learning_curves/headline.md",
 }
 
 

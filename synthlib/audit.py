@@ -1,10 +1,10 @@
-"""``python -m synthlib.records check RESULTS_DIR``: is every committed number traceable and current?
+"""``python -m synthlib records check RESULTS_DIR``: is every committed number traceable and current?
 
-For every run record under ``RESULTS_DIR/<protocol>/runs/`` it checks that the record
+For every run record under ``RESULTS_DIR/<study>/runs/`` it checks that the record
 
 - can be read (valid JSON of the current schema, its stored hash matching its configuration);
-- belongs to a registered protocol (or the learning curves, ``synthlib.beyond``), and is *current*:
-  the protocol plans a run at the record's path (the record's seed, column and setting) whose key,
+- belongs to a registered study (a protocol or the learning curves: ``synthlib.all_studies``), and is
+  *current*: the study plans a run at the record's path (the record's seed, column and setting) whose key,
   computed by the current code with every default merged in, equals the record's. A changed default,
   preprocessing step, architecture, training setting, tuning choice or ``RESULTS_VERSION`` makes it
   *stale*;
@@ -17,47 +17,23 @@ the records. The command prints one line per problem and exits 1 if there is any
 
 from __future__ import annotations
 
-import argparse
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthlib.beyond import BEYOND
-from synthlib.engine import PlannedRun
-from synthlib.protocols import get_protocol, protocol_names
+from synthlib.all_studies import get_study, study_names
 from synthlib.provenance import commit_exists, in_git_checkout, source_sha256
-from synthlib.records import RecordError, RunRecord, parse_record, record_files
+from synthlib.records import RecordError, parse_record, record_files
 
 
 @dataclass(frozen=True)
 class Finding:
     path: Path
-    kind: str  # "unreadable", "unknown protocol", "stale", "dirty tree", "unknown commit"
+    kind: str  # "unreadable", "unknown study", "stale", "dirty tree", "unknown commit"
     detail: str
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.path}: {self.detail}"
-
-
-def _planned_run(record: RunRecord, results_root: Path) -> PlannedRun | None:
-    """The run the current code plans at the record's place, or None if it plans none there."""
-    config = record.config
-    if record.protocol == BEYOND.name:  # the learning curves: a column at a seed and size, on any grid
-        n_classes = config.get("architecture", {}).get("n_classes", 10)
-        return BEYOND.planned_run(
-            record.dataset, results_root, record.method, record.seed, config["per_class"], n_classes
-        )
-    sizes = (config.get("per_class"), config.get("val_per_class"))
-    protocol = get_protocol(record.protocol).with_overrides([record.seed], *sizes)
-    method, baseline = record.method, "baseline" in config.get("method", {})
-    jobs = protocol.plan(
-        record.dataset,
-        results_root,
-        methods=[] if baseline else [method],
-        baselines=[method] if baseline else [],
-    )
-    return next((run for job in jobs for run in job.runs if run.setting == record.setting), None)
 
 
 def check_results(results_root: str | Path) -> tuple[list[Finding], int, int]:
@@ -66,7 +42,7 @@ def check_results(results_root: str | Path) -> tuple[list[Finding], int, int]:
     results_root = Path(results_root)
     findings: list[Finding] = []
     checked = other_source = 0
-    known = {*protocol_names(), BEYOND.name}
+    known = set(study_names())
     commits: dict[str, bool] = {}
     current_source = source_sha256()
     for folder in sorted(p for p in results_root.iterdir() if (p / "runs").is_dir()):
@@ -78,15 +54,15 @@ def check_results(results_root: str | Path) -> tuple[list[Finding], int, int]:
                 findings.append(Finding(path, "unreadable", str(error).split(": ", 1)[-1]))
                 continue
             if record.protocol not in known or record.protocol != folder.name:
-                findings.append(Finding(path, "unknown protocol", f"{record.protocol!r} in folder {folder.name!r}"))
+                findings.append(Finding(path, "unknown study", f"{record.protocol!r} in folder {folder.name!r}"))
                 continue
             try:
-                planned = _planned_run(record, results_root)
+                planned = get_study(record.protocol).planned_run(record, results_root)
             except (ValueError, OSError, KeyError) as error:
                 findings.append(Finding(path, "stale", f"its run cannot be planned: {error}"))
                 continue
             if planned is None or planned.path.resolve() != path.resolve():
-                findings.append(Finding(path, "stale", "the protocol plans no such run"))
+                findings.append(Finding(path, "stale", "the study plans no such run"))
             elif planned.key != record.config_hash:
                 current = json.loads(json.dumps(planned.config))  # as stored: tuples become lists
                 changed = sorted(k for k in current if current.get(k) != record.config.get(k))
@@ -109,23 +85,4 @@ def check_results(results_root: str | Path) -> tuple[list[Finding], int, int]:
     return findings, checked, other_source
 
 
-def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m synthlib.records", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check", help="list stale, dirty-tree and unreadable records")
-    check.add_argument("results_dir", type=Path)
-    args = parser.parse_args(list(argv))
-    if not args.results_dir.is_dir():
-        print(f"no results folder at {args.results_dir}", flush=True)
-        return 2
-    findings, checked, other_source = check_results(args.results_dir)
-    for finding in findings:
-        print(finding)
-    print(
-        f"{checked} record(s) checked under {args.results_dir}: {len(findings)} problem(s); "
-        f"{other_source} made by another library source with an unchanged configuration"
-    )
-    return 1 if findings else 0
-
-
-__all__ = ["Finding", "check_results", "main"]
+__all__ = ["Finding", "check_results"]

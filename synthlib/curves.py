@@ -24,7 +24,6 @@ everywhere in the study. All functions are pure.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -48,61 +47,6 @@ BEST_COLUMNS = [
 ]  # fmt: skip
 NOT_RUN = "not run"
 DEFAULT_REFERENCES = ("normal", "fully_trained", "scattering")
-
-
-@dataclass(frozen=True)
-class LiteratureAnchor:
-    """One published small-data accuracy to set beside the curves (``accuracy`` in percent, on the
-    full official test set; ``per_class`` training images per class); ``difference`` says how its
-    protocol differs from this study's."""
-
-    method: str
-    dataset: str
-    per_class: int
-    accuracy: float
-    source: str
-    difference: str
-
-
-def _anchors(
-    method: str, dataset: str, sizes: Sequence[int], accuracies: Sequence[float], source: str, difference: str
-) -> tuple[LiteratureAnchor, ...]:
-    return tuple(LiteratureAnchor(method, dataset, n, a, source, difference) for n, a in zip(sizes, accuracies))
-
-
-LITERATURE_ANCHORS: tuple[LiteratureAnchor, ...] = (
-    *_anchors(
-        "fixed Morlet scattering + linear",
-        "cifar10",
-        (10, 50, 100),
-        (36.0, 48.1, 53.3),
-        "Gauthier et al., CVPR 2022",
-        "with augmentation",
-    ),
-    *_anchors(
-        "CNTK",
-        "cifar10",
-        (16, 32, 64),
-        (30.5, 36.6, 42.6),
-        "Arora et al., ICLR 2020",
-        "14-layer CNTK, no augmentation",
-    ),
-    *_anchors(
-        "ResNet-34",
-        "cifar10",
-        (16, 32, 64),
-        (28.3, 33.2, 41.7),
-        "Arora et al., ICLR 2020",
-        "34-layer ResNet trained end to end",
-    ),
-)
-"""Published CIFAR-10 accuracies at small training sizes (full official test set), quoted from the
-study brief (``shared/docs/STUDY_BRIEF.md``, section 5, "small-data anchors"): a fixed Morlet
-scattering transform with a linear classifier (Gauthier et al., "Parametric scattering networks",
-CVPR 2022, trained with augmentation) at 10 / 50 / 100 images per class, and a 14-layer
-convolutional neural tangent kernel and a ResNet-34 (Arora et al., "Harnessing the power of
-infinitely wide deep nets on small-data tasks", ICLR 2020) at 16 / 32 / 64 images per class. They
-are anchors for the eye, not comparisons: their architectures, training and augmentation differ."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -557,10 +501,8 @@ __all__ = [
     "COMPARISON_COLUMNS",
     "DEFAULT_REFERENCES",
     "FRAME_COLUMNS",
-    "LITERATURE_ANCHORS",
     "NOT_RUN",
     "TABLE_COLUMNS",
-    "LiteratureAnchor",
     "best_by_size",
     "best_lines",
     "best_sentence",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,8 +31,6 @@ from synthlib.seeding import make_generator
 
 KERNEL_SIZE = 5
 """The paper's 5x5 kernels."""
-SERVER_SESSION_ENV_VAR = "JPY_SESSION_NAME"
-"""Set by jupyter_server for the kernels it starts (JupyterLab); papermill and nbval never set it."""
 
 
 @dataclass(frozen=True)
@@ -56,18 +53,6 @@ KNOBS: Mapping[str, Mapping[str, Knob]] = {
         "noise_correlation_length": Knob(0.0, 3.0, 0.1),
     },
 }
-
-
-def widgets_wanted(interactive: bool | None = None) -> bool:
-    """Whether to build widgets: ``interactive`` if given, else whether a Jupyter server runs the kernel.
-
-    The rule: JupyterLab's server sets ``JPY_SESSION_NAME`` in the kernels it starts; papermill
-    (``run_all.sh``) and nbval (``run_tests.sh``) start kernels themselves and have no widget
-    frontend, so widgets are off there unless a notebook's ``interactive`` parameter says otherwise.
-    """
-    if interactive is not None:
-        return bool(interactive)
-    return bool(os.environ.get(SERVER_SESSION_ENV_VAR))
 
 
 def knob_value(value: Any) -> float | None:

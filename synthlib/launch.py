@@ -1,9 +1,10 @@
-"""Beyond one machine: the jobs a protocol plans, sent as one job array through submitit
+"""Beyond one machine: the jobs a study plans, sent as one job array through submitit
 (https://github.com/facebookincubator/submitit) to a Slurm cluster, or to processes on this machine.
 
 Launchers (``LAUNCHERS``):
 
-- ``inprocess`` (the default): ``Protocol.run`` in this process, the study's ordinary path;
+- ``inprocess`` (the default): ``engine.execute`` in this process, the study's ordinary path
+  (``synthlib.runner.run_study`` chooses between them);
 - ``local``: submitit's ``LocalExecutor``, one process per array task on this machine, at most
   ``array_parallelism`` at a time;
 - ``slurm``: a Slurm job array (``sbatch --array=0-<n-1>%<array_parallelism>``) through submitit's
@@ -35,9 +36,8 @@ from typing import Any
 import submitit
 from submitit.core.utils import FailedJobError
 
-from synthlib.data import ImageDataset, data_root, load_dataset
+from synthlib.data import data_root, load_dataset
 from synthlib.engine import Job, Outcome, RunContext, execute, pending_runs, reusable_record
-from synthlib.protocols import Protocol
 from synthlib.provenance import REPO_ROOT
 
 LAUNCHERS = ("inprocess", "local", "slurm")
@@ -101,7 +101,7 @@ def task_groups(jobs: Sequence[Job], jobs_per_task: int) -> list[list[Job]]:
 def make_executor(settings: LaunchSettings, folder: Path) -> submitit.AutoExecutor:
     """submitit's executor for ``settings.launcher`` ("local" or "slurm"), its tasks importing this synthlib."""
     if settings.launcher == "inprocess":
-        raise ValueError("the in-process launcher has no executor; use Protocol.run")
+        raise ValueError("the in-process launcher has no executor; use synthlib.runner.run_study")
     setup = [f"export PYTHONPATH={shlex.quote(str(REPO_ROOT))}${{PYTHONPATH:+:$PYTHONPATH}}"]
     requeues = settings.max_requeues
     executor = submitit.AutoExecutor(
@@ -192,36 +192,6 @@ def read_outcome(jobs: Sequence[Job], finished_before: set[Path], reasons: dict[
     return outcome
 
 
-def run_protocol(
-    protocol: Protocol,
-    data: ImageDataset,
-    results_root: str | Path,
-    settings: LaunchSettings = LaunchSettings(),
-    seeds: Sequence[int] | None = None,
-    methods: Sequence[str] | None = None,
-    baselines: Sequence[str] | None = None,
-    settings_limit: int | None = None,
-    root: str | Path | None = None,
-    device: str = "auto",
-    cache_dir: str | Path | None = None,
-    log: Callable[[str], None] = print,
-) -> Outcome:
-    """``protocol``'s runs on ``data`` with ``settings.launcher``: in process (``Protocol.run``), or
-    planned with absolute paths and sent by ``launch`` (the tasks load ``data.name`` from ``root``)."""
-    settings.check()
-    if settings.launcher == "inprocess":
-        return protocol.run(data, results_root, seeds, methods, baselines, settings_limit, device, cache_dir, log)
-    results = Path(results_root).resolve()
-    folder = settings.folder if settings.folder is not None else results / "submitit"
-    jobs = protocol.plan(data.name, results, seeds, methods, baselines, settings_limit)
-    outcome = launch(jobs, settings, folder, root, device, cache_dir, log)
-    more = protocol.seeds_after_pilot(outcome, seeds, log)
-    if more is None:
-        return outcome
-    jobs = protocol.plan(data.name, results, more, methods, baselines, settings_limit)
-    return launch(jobs, settings, folder, root, device, cache_dir, log)
-
-
 __all__ = [
     "LAUNCHERS",
     "LaunchSettings",
@@ -229,6 +199,5 @@ __all__ = [
     "launch",
     "make_executor",
     "read_outcome",
-    "run_protocol",
     "task_groups",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -13,8 +13,7 @@ import seaborn as sns
 import torch
 from matplotlib.figure import Figure
 
-if TYPE_CHECKING:  # synthlib.curves imports the protocols, which import this module
-    from synthlib.curves import LiteratureAnchor
+from synthlib.paper import LITERATURE_ANCHORS, LiteratureAnchor
 
 
 def kernel_grid_image(kernels: torch.Tensor, columns: int = 8, pad: int = 1) -> np.ndarray:
@@ -172,7 +171,7 @@ def plot_learning_curves(
     a log axis, one line per column (``columns``, default all, in the table's order) with its 95%
     interval as a band; the full training set sits at its per-class count with the tick "full".
     Line style by ``kinds`` (column -> "frozen" solid, "trained" dashed, "baseline" dotted). Published
-    results (``anchors``; None: ``synthlib.curves.LITERATURE_ANCHORS``) are black markers on the panel
+    results (``anchors``; None: ``synthlib.paper.LITERATURE_ANCHORS``) are black markers on the panel
     of their dataset, one marker per method, labelled with the source and how its protocol differs.
     ``panels`` (row title -> columns) splits the columns into rows of panels, a column keeping its colour
     in every row; each row has its legend outside, on the right.
@@ -180,8 +179,6 @@ def plot_learning_curves(
     ``table`` has columns dataset, column, per_class, full, mean, ci95_low, ci95_high
     (``synthlib.curves.curve_table``)."""
     if anchors is None:
-        from synthlib.curves import LITERATURE_ANCHORS
-
         anchors = LITERATURE_ANCHORS
     kinds = dict(kinds or {})
     present = set(table["column"])

@@ -4,7 +4,7 @@
 A protocol is one complete configuration: its columns (samplers and their presets, and the
 fixed-feature baselines), the architecture, the seeds, how settings are chosen (tuned on
 validation, or a grid run in full), the ``RunOptions`` that differ, where its files go and how
-tables label it. The shell script (``python -m synthlib.protocols list``), the notebooks, the
+tables label it. The shell script (``python -m synthlib protocols list``), the notebooks, the
 benchmark and the verdict ask a ``Protocol`` for all of this; none of them re-derives it. Adding a
 protocol is one ``register_protocol(Protocol(...))`` call.
 
@@ -39,9 +39,7 @@ The registered protocols:
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -50,14 +48,15 @@ from synthlib.baseline_runs import BaselineConfig, BaselineJob, baseline_run
 from synthlib.baselines import DEFAULT_CS
 from synthlib.columns import AUTHORS_CODE_METHODS, BASELINES, PAPER_METHODS, Baseline, Method, pick
 from synthlib.data import PAPER_PER_CLASS, ImageDataset
-from synthlib.engine import Job, Outcome, RunContext, execute
+from synthlib.engine import Job, PlannedRun
 from synthlib.experiment import RunConfig, RunOptions, cnn_jobs, setting_tag
 from synthlib.models import ArchitectureConfig
 from synthlib.records import RunRecord
 from synthlib.seed_count import SeedRule
 from synthlib.selection import grid_edges, select_setting
+from synthlib.study import Study, get_study, register_study, study_names, unregister_study
 from synthlib.training import TrainConfig
-from synthlib.tuning import TuningGrid, TuningResult, load_tuning, tune
+from synthlib.tuning import TuningGrid, TuningRequest, TuningResult, load_tuning, tune
 
 SELECTIONS = ("tuned", "grid")
 
@@ -94,7 +93,7 @@ def authors_code_settings(
 
 
 @dataclass(frozen=True)
-class Protocol:
+class Protocol(Study):
     """One complete, named configuration of the study.
 
     ``selection="tuned"``: one setting per regime and one C per baseline are chosen on validation
@@ -213,6 +212,14 @@ class Protocol:
     def column_order(self) -> list[str]:
         return [m.name for m in self.methods] + [b.name for b in self.baselines]
 
+    def column_labels(self) -> dict[str, str]:
+        return {m.name: m.label for m in self.methods} | {b.name: b.label for b in self.baselines}
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        """The protocol whose tuned full-training setting this one takes (``trained_setting_from``), if any."""
+        return (self.trained_setting_from,) if self.trained_setting_from else ()
+
     # --- choosing settings ----------------------------------------------------------------------
 
     def tune(
@@ -233,24 +240,24 @@ class Protocol:
         fixed = {}
         if self.trained_setting_from:
             other = get_protocol(self.trained_setting_from)
+            if not other.tuning_path(results_root, data.name).exists():
+                log(f"tune {data.name}: {self.name!r} takes {other.name!r}'s full-training setting; tuning it first")
+                other.tune(data, results_root, grid, device=device, cache_dir=cache_dir, log=log)
             fixed["trained"] = load_tuning(other.tuning_path(results_root, data.name)).selected["trained"]
             log(f"tune {data.name}: full training takes protocol {other.name!r}'s choice {fixed['trained']}")
-        return tune(
-            data,
-            pick(methods, self.methods, "method"),
+        request = TuningRequest(
+            data.name,
+            tuple(pick(methods, self.methods, "method")),
             grid or self.tuning_grid,
-            self.tuning_path(results_root, data.name),
-            per_class=self.per_class,
-            val_per_class=self.val_per_class,
-            arch=self.arch,
-            device=device,
-            log=log,
-            options=self.options,
-            baselines=pick(baselines, self.baselines, "baseline"),
-            baseline_cs=self.baseline_cs,
-            cache_dir=cache_dir,
-            fixed=fixed,
+            self.per_class,
+            self.val_per_class,
+            self.arch,
+            self.options,
+            tuple(pick(baselines, self.baselines, "baseline")),
+            self.baseline_cs,
+            fixed,
         )
+        return tune(data, request, self.tuning_path(results_root, data.name), device, log, cache_dir)
 
     def _cnn_settings(self, regime: str, dataset: str, results_root: str | Path) -> list[tuple[TrainConfig, str]]:
         if self.needs_tuning:
@@ -273,16 +280,17 @@ class Protocol:
 
     def plan(
         self,
-        dataset: str,
+        data: ImageDataset | str,
         results_root: str | Path,
         seeds: Sequence[int] | None = None,
         methods: Sequence[str] | None = None,
         baselines: Sequence[str] | None = None,
         settings_limit: int | None = None,
     ) -> list[Job]:
-        """Every job of this protocol on ``dataset``, seed by seed (the columns of a seed share their
-        split): per (seed, method) a ``CnnJob`` over its settings, per (seed, baseline) a ``BaselineJob``
-        over its Cs. ``settings_limit`` keeps the first settings of a grid (a quick check)."""
+        """Every job of this protocol on ``data`` (a dataset or its name), seed by seed (the columns of a
+        seed share their split): per (seed, method) a ``CnnJob`` over its settings, per (seed, baseline) a
+        ``BaselineJob`` over its Cs. ``settings_limit`` keeps the first settings of a grid (a quick check)."""
+        dataset = data if isinstance(data, str) else data.name
         runs_dir = self.runs_dir(results_root)
         columns = pick(methods, self.methods, "method")
         fixed = pick(baselines, self.baselines, "baseline")
@@ -326,75 +334,54 @@ class Protocol:
                 jobs.append(BaselineJob(runs))
         return jobs
 
-    def run(
-        self,
-        data: ImageDataset,
-        results_root: str | Path,
-        seeds: Sequence[int] | None = None,
-        methods: Sequence[str] | None = None,
-        baselines: Sequence[str] | None = None,
-        settings_limit: int | None = None,
-        device: str = "auto",
-        cache_dir: str | Path | None = None,
-        log: Callable[[str], None] = print,
-    ) -> Outcome:
-        """Plan this protocol's runs on ``data`` and execute them (``synthlib.engine.execute``); with a seed
-        rule (and no ``seeds`` given), the pilot first, then the seeds its power estimate asks for."""
-        context = RunContext(data, device, cache_dir)
-        outcome = execute(self.plan(data.name, results_root, seeds, methods, baselines, settings_limit), context, log)
-        more = self.seeds_after_pilot(outcome, seeds, log)
-        if more is None:
-            return outcome
-        return execute(self.plan(data.name, results_root, more, methods, baselines, settings_limit), context, log)
-
-    def seeds_after_pilot(
-        self, pilot: Outcome, seeds: Sequence[int] | None, log: Callable[[str], None] = print
-    ) -> tuple[int, ...] | None:
-        """With a seed rule and no ``seeds`` given: every seed to run after ``pilot`` when the power estimate
-        asks for more than the pilot (``synthlib.seed_count``), else None."""
-        if self.seed_rule is None or seeds is not None or pilot.failures:
-            return None
-        more = self.seed_rule.seeds(self.name, pilot.records)
-        log(f"{self.name}: the pilot's power estimate asks for {len(more)} seeds (pilot {len(self.seeds)})")
-        return more if len(more) > len(self.seeds) else None
-
-
-_REGISTRY: dict[str, Protocol] = {}
+    def planned_run(self, record: RunRecord, results_root: str | Path) -> PlannedRun | None:
+        """The run this protocol plans at ``record``'s place: its seed, column and setting, at the record's
+        subset sizes."""
+        config = record.config
+        sizes = (config.get("per_class"), config.get("val_per_class"))
+        protocol = self.with_overrides([record.seed], *sizes)
+        method, baseline = record.method, "baseline" in config.get("method", {})
+        jobs = protocol.plan(
+            record.dataset,
+            results_root,
+            methods=[] if baseline else [method],
+            baselines=[method] if baseline else [],
+        )
+        return next((run for job in jobs for run in job.runs if run.setting == record.setting), None)
 
 
 def register_protocol(protocol: Protocol) -> Protocol:
-    """Add ``protocol`` to the registry (its name must be new); returns it."""
-    if protocol.name in _REGISTRY:
-        raise ValueError(f"a protocol named {protocol.name!r} is already registered")
-    _REGISTRY[protocol.name] = protocol
+    """Add ``protocol`` to the study registry (``synthlib.study``; its name must be new); returns it."""
+    register_study(protocol)
     return protocol
 
 
 def unregister_protocol(name: str) -> None:
     """Remove a protocol (e.g. one a test registered)."""
-    _REGISTRY.pop(name, None)
+    unregister_study(name)
 
 
 def protocol_names() -> list[str]:
     """The registered protocols, in registration order (the study's order)."""
-    return list(_REGISTRY)
+    return [name for name in study_names() if isinstance(get_study(name), Protocol)]
 
 
 def get_protocol(name: str) -> Protocol:
     """The protocol called ``name``; an unknown name lists the valid ones."""
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown protocol {name!r}; valid protocols are: {', '.join(_REGISTRY)}")
-    return _REGISTRY[name]
+    study = get_study(name) if name in study_names() else None
+    if not isinstance(study, Protocol):
+        raise ValueError(f"unknown protocol {name!r}; valid protocols are: {', '.join(protocol_names())}")
+    return study
 
 
 def default_protocol() -> Protocol:
     """The first registered protocol (notebooks use it when no protocol is named)."""
-    return next(iter(_REGISTRY.values()))
+    return get_protocol(protocol_names()[0])
 
 
 def variant_labels() -> dict[str, str]:
     """Every registered protocol's verdict rows and their labels."""
-    return {key: label for protocol in _REGISTRY.values() for key, label in protocol.variants().items()}
+    return {key: label for name in protocol_names() for key, label in get_protocol(name).variants().items()}
 
 
 register_protocol(
@@ -437,41 +424,6 @@ register_protocol(
         trained_setting_from="paper",
     )
 )
-
-
-def main(argv: Sequence[str]) -> int:
-    """``python -m synthlib.protocols list`` (names, one a line), ``needs-tuning NAME`` (exit status 0
-    if NAME chooses settings on validation first, else 1), ``show NAME``, ``missing RESULTS_DIR``
-    (the protocols without records there; exit status 0 when there is none)."""
-    parser = argparse.ArgumentParser(prog="python -m synthlib.protocols", description=main.__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="the registered protocols, one name a line")
-    for command in ("needs-tuning", "show"):
-        commands.add_parser(command).add_argument("name")
-    commands.add_parser("missing", help="protocols without records in RESULTS_DIR").add_argument("results_dir")
-    args = parser.parse_args(list(argv))
-    if args.command == "list":
-        print("\n".join(protocol_names()))
-        return 0
-    if args.command == "missing":
-        missing = [
-            name for name in protocol_names() if not any(get_protocol(name).runs_dir(args.results_dir).glob("*/*.json"))
-        ]
-        print(" ".join(missing))
-        return 0 if not missing else 1
-    try:
-        protocol = get_protocol(args.name)
-    except ValueError as error:
-        print(error, file=sys.stderr)
-        return 2
-    if args.command == "needs-tuning":
-        return 0 if protocol.needs_tuning else 1
-    print(f"{protocol.name}: {protocol.title}; seeds {list(protocol.seeds)}; selection {protocol.selection}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
 
 
 __all__ = [

@@ -12,8 +12,8 @@ architecture, the training settings, the run options and ``RESULTS_VERSION``. A 
 only when its key equals the key the current code computes for that run; a record of another key
 is *stale* and is recomputed.
 
-``python -m synthlib.records check RESULTS_DIR`` lists stale records, records from a dirty tree or
-an unknown commit, and unreadable records (exit status 1 if there is any).
+``python -m synthlib records check RESULTS_DIR`` (``synthlib.audit``) lists stale records, records
+from a dirty tree or an unknown commit, and unreadable records (exit status 1 if there is any).
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def load_records(runs_dir: str | os.PathLike) -> list[RunRecord]:
     """Every record under ``runs_dir``, sorted by (dataset, method, setting, seed).
 
     A file that is not a usable record is never skipped: ``RecordError`` names every such file
-    and how to find them all (``python -m synthlib.records check``)."""
+    and how to find them all (``python -m synthlib records check``)."""
     records, problems = [], []
     for path in record_files(runs_dir):
         try:
@@ -136,7 +136,7 @@ def load_records(runs_dir: str | os.PathLike) -> list[RunRecord]:
         raise RecordError(
             f"{len(problems)} unusable record file(s) under {runs_dir}:\n  "
             + "\n  ".join(problems)
-            + "\nDelete them and rerun the study; `python -m synthlib.records check RESULTS_DIR` lists all problems."
+            + "\nDelete them and rerun the study; `python -m synthlib records check RESULTS_DIR` lists all problems."
         )
     return sorted(records, key=lambda r: (r.dataset, r.method, r.setting, r.seed))
 
@@ -156,11 +156,3 @@ __all__ = [
     "write_record",
     "write_text_atomic",
 ]
-
-
-if __name__ == "__main__":  # python -m synthlib.records check RESULTS_DIR
-    import sys
-
-    from synthlib.audit import main
-
-    sys.exit(main(sys.argv[1:]))

@@ -2,25 +2,23 @@
 
 A protocol with a ``SeedRule`` first runs its pilot seeds (``minimum``, e.g. seeds 0-9) on a
 dataset. Every comparison of the verdict (``synthlib.verdict.claim_table``) is then judged on the
-pilot alone; for each that is still inconclusive, ``synthlib.stats.seeds_to_resolve`` gives the
-number of independent seeds that would resolve it with power 0.8 at the pilot's observed mean
-difference and paired standard deviation (at the family's strictest Holm level). The protocol runs
+pilot alone (``synthlib.runner.pilot_estimate``, beside the code that runs the pilot); for each
+that is still inconclusive, ``synthlib.stats.seeds_to_resolve`` gives the number of independent
+seeds that would resolve it with power 0.8 at the pilot's observed mean difference and paired
+standard deviation (at the family's strictest Holm level). The protocol runs
 the largest such number, at least ``minimum`` and at most ``maximum``; a comparison that no number
 up to ``maximum`` would resolve asks for ``maximum``. The pilot's seeds stay in the sample (an
 *internal pilot*, Wittes & Brittain 1990, Stat Med 9:65): the choice is a function of the pilot's
-records, recomputed here from them, so it can be checked. Choosing the sample size from the
+records, recomputed from them, so it can be checked. Choosing the sample size from the
 pilot's observed difference, not its variance alone, can raise the error rates a little above
 their nominal level; the verdict notebook shows the estimate beside the judgements.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-
-from synthlib.records import RunRecord
 
 
 @dataclass(frozen=True)
@@ -39,25 +37,12 @@ class SeedRule:
     def pilot(self) -> tuple[int, ...]:
         return tuple(range(self.minimum))
 
-    def estimate(self, protocol: str, records: Sequence[RunRecord]) -> pd.DataFrame:
-        """Per comparison of the verdict, judged on the pilot seeds of ``records`` (one dataset or several):
-        its judgement and, when inconclusive, the seeds that would resolve it (``seeds_to_resolve``)."""
-        from synthlib.verdict import claim_table  # the verdict reads the protocol registry, which uses this module
-
-        pilot = [r for r in records if r.seed in set(self.pilot)]
-        table = claim_table({protocol: pilot}, max_seeds=self.maximum)
-        return table[["claim", "dataset", "a", "b", "n_draws", "diff", "sd_diff", "judgement", "seeds_to_resolve"]]
-
     def choose(self, estimate: pd.DataFrame) -> int:
         """The number of seeds to run: the largest need of an inconclusive comparison, within
         [``minimum``, ``maximum``]; ``maximum`` when one cannot be resolved within it."""
         inconclusive = estimate[estimate["judgement"] == "inconclusive"]["seeds_to_resolve"]
         needs = [self.maximum if pd.isna(n) else int(n) for n in inconclusive]
         return min(self.maximum, max([self.minimum, *needs]))
-
-    def seeds(self, protocol: str, records: Sequence[RunRecord]) -> tuple[int, ...]:
-        """The seeds to run after the pilot (which are among them)."""
-        return tuple(range(self.choose(self.estimate(protocol, records))))
 
 
 __all__ = ["SeedRule"]

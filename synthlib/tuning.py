@@ -170,20 +170,34 @@ SETTING_COLUMNS = ["optimizer", "learning_rate", "weight_decay", "epochs", "batc
 AXES = ("learning_rate", "weight_decay", "epochs")
 
 
-def setting_of(row: Mapping[str, Any]) -> tuple:
-    return tuple(row[column] for column in SETTING_COLUMNS)
+def candidate_of(row: Mapping[str, Any]) -> TrainConfig:
+    """The candidate setting of a score row (its ``SETTING_COLUMNS``)."""
+    return TrainConfig(**{column: row[column] for column in SETTING_COLUMNS})
 
 
-def paired_gain(
-    frame: pd.DataFrame, challenger: Mapping[str, Any], incumbent: Mapping[str, Any]
-) -> tuple[float, float]:
+def setting_values(candidate: TrainConfig) -> dict[str, Any]:
+    """A candidate's ``SETTING_COLUMNS``, by name, in order."""
+    return {column: getattr(candidate, column) for column in SETTING_COLUMNS}
+
+
+def setting_of(candidate: TrainConfig) -> tuple:
+    """A candidate's ``SETTING_COLUMNS`` as the index of a frame grouped by them."""
+    return tuple(setting_values(candidate).values())
+
+
+def point_of(candidate: TrainConfig) -> Point:
+    """The training run that scores ``candidate`` (its epochs are a checkpoint of that run)."""
+    return (str(candidate.input_norm), float(candidate.learning_rate), float(candidate.weight_decay))
+
+
+def paired_gain(frame: pd.DataFrame, challenger: TrainConfig, incumbent: TrainConfig) -> tuple[float, float]:
     """Mean validation-accuracy gain of ``challenger`` over ``incumbent``, paired by (method, tuning seed),
     and its standard error (0 with one pair)."""
 
-    def scores(setting: Mapping[str, Any]) -> pd.Series:
+    def scores(setting: TrainConfig) -> pd.Series:
         mask = pd.Series(True, index=frame.index)
-        for column in SETTING_COLUMNS:
-            mask &= frame[column] == setting[column]
+        for column, value in setting_values(setting).items():
+            mask &= frame[column] == value
         return frame[mask].set_index(["method", "seed"])["val_accuracy"]
 
     gains = (scores(challenger) - scores(incumbent)).dropna()
@@ -199,7 +213,7 @@ def search_regime(
     options: RunOptions,
     log: Callable[[str], None],
     show_progress: bool = True,
-) -> tuple[pd.DataFrame, dict[str, Any], dict[str, str]]:
+) -> tuple[pd.DataFrame, TrainConfig, dict[str, str]]:
     """Search one regime's setting (its methods share it).
 
     The starting grid is scored whole and its best mean is the first choice. Then, round by round: an axis
@@ -208,7 +222,7 @@ def search_regime(
     the best neighbour replaces the choice when it beats it by more than one standard error of their paired
     difference over tuning seeds and methods (the one-standard-error rule of Breiman et al. 1984: a gain
     within the noise of the validation splits does not move the choice, nor the search). It stops when no
-    neighbour does. Returns every score, the chosen setting (a row's setting columns) and each axis' status.
+    neighbour does. Returns every score, the chosen setting and each axis' status.
     """
     ladders = grid.ladders()
     scored: dict[Point, set[int]] = {}
@@ -219,7 +233,7 @@ def search_regime(
         (norm, lr, wd): {int(e) for e in ladders["epochs"].values}
         for norm, lr, wd in itertools.product(grid.input_norms, grid.learning_rates, grid.weight_decays)
     }
-    chosen: dict[str, Any] | None = None
+    chosen: TrainConfig | None = None
     for round_number in itertools.count(1):
         if wanted:
             by_length: dict[int, list[Point]] = {}
@@ -234,11 +248,11 @@ def search_regime(
                         scored.setdefault(point, set()).update(checkpoints)
         frame = pd.DataFrame(rows).drop_duplicates(["method", "seed", *SETTING_COLUMNS], keep="first")
         if chosen is None:
-            chosen = best_by_mean(frame, SETTING_COLUMNS, "val_accuracy")
+            chosen = candidate_of(best_by_mean(frame, SETTING_COLUMNS, "val_accuracy"))
         else:
-            neighbours = [row for row in neighbour_settings(chosen, ladders, grid) if is_scored(row, scored)]
+            neighbours = [c for c in neighbour_settings(chosen, ladders, grid) if is_scored(c, scored)]
             means = frame.groupby(SETTING_COLUMNS, sort=False)["val_accuracy"].mean()
-            challenger = max(neighbours, key=lambda row: means[setting_of(row)], default=None)
+            challenger = max(neighbours, key=lambda candidate: means[setting_of(candidate)], default=None)
             if challenger is None:
                 break
             gain, se = paired_gain(frame, challenger, chosen)
@@ -250,37 +264,36 @@ def search_regime(
                 break
             chosen = challenger
         for axis in AXES:
-            ladders[axis] = ladders[axis].extend(float(chosen[axis]), grid.max_extensions)
+            ladders[axis] = ladders[axis].extend(float(getattr(chosen, axis)), grid.max_extensions)
         wanted = {}
-        for row in neighbour_settings(chosen, ladders, grid):
-            if not is_scored(row, scored):
-                point = (str(row["input_norm"]), float(row["learning_rate"]), float(row["weight_decay"]))
-                wanted.setdefault(point, set()).add(int(row["epochs"]))
+        for candidate in neighbour_settings(chosen, ladders, grid):
+            if not is_scored(candidate, scored):
+                wanted.setdefault(point_of(candidate), set()).add(int(candidate.epochs))
     assert chosen is not None
     statuses = {
         axis: ladders[axis].status(
-            float(chosen[axis]),
-            {float(row[axis]) for row in neighbour_settings(chosen, ladders, grid) if is_scored(row, scored)},
+            float(getattr(chosen, axis)),
+            {float(getattr(c, axis)) for c in neighbour_settings(chosen, ladders, grid) if is_scored(c, scored)},
         )
         for axis in AXES
     }
-    log(f"tune {name} {regime}: chosen {chosen}; " + ", ".join(f"{a} {s}" for a, s in statuses.items()))
+    log(f"tune {name} {regime}: chosen {setting_values(chosen)}; " + ", ".join(f"{a} {s}" for a, s in statuses.items()))
     return frame, chosen, statuses
 
 
-def neighbour_settings(chosen: Mapping[str, Any], ladders: Mapping[str, Ladder], grid: TuningGrid) -> list[dict]:
+def neighbour_settings(chosen: TrainConfig, ladders: Mapping[str, Ladder], grid: TuningGrid) -> list[TrainConfig]:
     """The settings one rung away from ``chosen`` on each axis, and with each other input normalisation."""
     found = []
     for axis in AXES:
-        for value in ladders[axis].neighbours(float(chosen[axis])):
-            found.append({**chosen, axis: int(value) if axis == "epochs" else value})
-    found += [{**chosen, "input_norm": norm} for norm in grid.input_norms if norm != chosen["input_norm"]]
+        for value in ladders[axis].neighbours(float(getattr(chosen, axis))):
+            changed: dict[str, Any] = {axis: int(value) if axis == "epochs" else value}
+            found.append(replace(chosen, **changed))
+    found += [replace(chosen, input_norm=norm) for norm in grid.input_norms if norm != chosen.input_norm]
     return found
 
 
-def is_scored(row: Mapping[str, Any], scored: Mapping[Point, set[int]]) -> bool:
-    point = (str(row["input_norm"]), float(row["learning_rate"]), float(row["weight_decay"]))
-    return int(row["epochs"]) in scored.get(point, set())
+def is_scored(candidate: TrainConfig, scored: Mapping[Point, set[int]]) -> bool:
+    return int(candidate.epochs) in scored.get(point_of(candidate), set())
 
 
 @dataclass(frozen=True)
@@ -340,90 +353,99 @@ class TuningResult:
         )
 
 
-def tuning_request_hash(
-    dataset: str,
-    methods: Sequence[Method],
-    grid: TuningGrid,
-    per_class: int,
-    val_per_class: int,
-    arch: ArchitectureConfig,
-    options: RunOptions = RunOptions(),
-    baselines: Sequence[Baseline] = (),
-    baseline_cs: Sequence[float] = DEFAULT_CS,
-    fixed: Mapping[str, TrainConfig] | None = None,
-) -> str:
-    return config_hash(
-        {
-            "options": asdict(options),
-            "dataset": dataset,
-            "methods": [m.to_dict() for m in methods],
-            "grid": grid.to_dict(),
-            "per_class": per_class,
-            "val_per_class": val_per_class,
-            "architecture": arch.to_dict(),
-            "baselines": [b.name for b in baselines],
-            "baseline_cs": [float(c) for c in baseline_cs],
-            "fixed": {regime: config.to_dict() for regime, config in (fixed or {}).items()},
-            "results_version": RESULTS_VERSION,
-        }
-    )
+@dataclass(frozen=True)
+class TuningRequest:
+    """What a tuning search is asked: the dataset, the methods whose regimes are searched, the grid, the
+    subset sizes, the architecture and run options, the baselines and their C values, and the regimes
+    whose setting is given (``fixed``: not searched). ``hash`` keys the result file: a result is reused
+    only for the same request."""
+
+    dataset: str
+    methods: tuple[Method, ...]
+    grid: TuningGrid = TuningGrid()
+    per_class: int = 38
+    val_per_class: int = 38
+    arch: ArchitectureConfig = ArchitectureConfig()
+    options: RunOptions = RunOptions()
+    baselines: tuple[Baseline, ...] = ()
+    baseline_cs: tuple[float, ...] = DEFAULT_CS
+    fixed: Mapping[str, TrainConfig] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.val_per_class < 1:
+            raise ValueError(f"tuning needs a validation split: val_per_class must be >= 1, got {self.val_per_class}")
+        object.__setattr__(self, "methods", tuple(self.methods))
+        object.__setattr__(self, "baselines", tuple(self.baselines))
+        object.__setattr__(self, "baseline_cs", tuple(float(c) for c in self.baseline_cs))
+        object.__setattr__(self, "fixed", dict(self.fixed))
+
+    def hash(self) -> str:
+        """SHA-256 (16 hex digits) of everything that decides the result, with ``RESULTS_VERSION``."""
+        return config_hash(
+            {
+                "options": asdict(self.options),
+                "dataset": self.dataset,
+                "methods": [m.to_dict() for m in self.methods],
+                "grid": self.grid.to_dict(),
+                "per_class": self.per_class,
+                "val_per_class": self.val_per_class,
+                "architecture": self.arch.to_dict(),
+                "baselines": [b.name for b in self.baselines],
+                "baseline_cs": list(self.baseline_cs),
+                "fixed": {regime: config.to_dict() for regime, config in self.fixed.items()},
+                "results_version": RESULTS_VERSION,
+            }
+        )
 
 
 def tune(
     data: ImageDataset,
-    methods: Sequence[Method],
-    grid: TuningGrid,
+    request: TuningRequest,
     path: str | Path,
-    per_class: int = 38,
-    val_per_class: int = 38,
-    arch: ArchitectureConfig = ArchitectureConfig(),
     device: str | torch.device = "auto",
     log: Callable[[str], None] = print,
-    options: RunOptions = RunOptions(),
-    baselines: Sequence[Baseline] = (),
-    baseline_cs: Sequence[float] = DEFAULT_CS,
     cache_dir: str | Path | None = None,
-    fixed: Mapping[str, TrainConfig] | None = None,
     show_progress: bool = True,
 ) -> TuningResult:
-    """Select a TrainConfig per regime and a C per baseline for ``data`` on the validation splits of
-    ``grid.seeds``; reuse ``path`` if it holds the same request. A regime in ``fixed`` is not searched:
-    its given setting is taken (e.g. one chosen under another protocol whose options cannot change it)."""
-    if val_per_class < 1:
-        raise ValueError(f"tuning needs a validation split: val_per_class must be >= 1, got {val_per_class}")
-    fixed = dict(fixed or {})
-    request = tuning_request_hash(
-        data.name, methods, grid, per_class, val_per_class, arch, options, baselines, baseline_cs, fixed
-    )
+    """Select a TrainConfig per regime and a C per baseline for ``data`` as ``request`` asks, on the
+    validation splits of its grid's tuning seeds; reuse ``path`` if it holds the same request. A regime in
+    ``request.fixed`` is not searched: its given setting is taken (e.g. one chosen under another protocol
+    whose options cannot change it)."""
+    if data.name != request.dataset:
+        raise ValueError(f"the tuning request is for dataset {request.dataset!r}, not {data.name!r}")
+    fixed, grid, arch, options = request.fixed, request.grid, request.arch, request.options
+    per_class, val_per_class = request.per_class, request.val_per_class
+    request_hash = request.hash()
     path = Path(path)
     if path.exists():
         try:
             cached = TuningResult.from_json(path.read_text())
-            if cached.request_hash == request:
+            if cached.request_hash == request_hash:
                 log(f"tune {data.name}: reused {path.name}")
                 return cached
         except (ValueError, KeyError, TypeError):
             log(f"tune {data.name}: {path.name} is unreadable; tuning again")
-    searched = [m for m in methods if m.regime not in fixed]
+    searched = [m for m in request.methods if m.regime not in fixed]
     splits = SplitCache(data, per_class, val_per_class, resolve_device(device))
     frames, edges, chosen = [], {}, {}
     for regime in dict.fromkeys(m.regime for m in searched):
         regime_methods = [m for m in searched if m.regime == regime]
-        frame, setting, edges[regime] = search_regime(regime_methods, grid, splits, arch, options, log, show_progress)
-        chosen[regime] = TrainConfig(**{column: setting[column] for column in SETTING_COLUMNS})
+        frame, chosen[regime], edges[regime] = search_regime(
+            regime_methods, grid, splits, arch, options, log, show_progress
+        )
         frames.append(frame)
     scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     baseline_c, baseline_rows = {}, []
-    for baseline in baselines:
+    for baseline in request.baselines:
         c, rows, edges[baseline.name] = search_c(
-            baseline, data, grid, per_class, val_per_class, baseline_cs, cache_dir, resolve_device(device)
+            baseline, data, grid, per_class, val_per_class, request.baseline_cs, cache_dir, resolve_device(device)
         )
         baseline_c[baseline.name] = c
         baseline_rows.append(rows)
         log(f"tune {data.name} {baseline.name}: C = {c:g} ({edges[baseline.name]['C']})")
     selected = {**chosen, **fixed}
     baseline_scores = pd.concat(baseline_rows, ignore_index=True) if baseline_rows else pd.DataFrame()
-    result = TuningResult(data.name, selected, scores, request, baseline_c, baseline_scores, edges)
+    result = TuningResult(data.name, selected, scores, request_hash, baseline_c, baseline_scores, edges)
     write_text_atomic(path, result.to_json())
     return result
 
@@ -467,6 +489,7 @@ def load_tuning(path: str | Path) -> TuningResult:
 
 __all__ = [
     "TuningGrid",
+    "TuningRequest",
     "TuningResult",
     "load_tuning",
     "search_c",

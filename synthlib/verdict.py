@@ -292,9 +292,10 @@ def verdict_markdown(table: pd.DataFrame, labels: Mapping[str, str], claims: Seq
 SUMMARY_OUTCOMES = ("supported", "equivalent", "contradicted", "inconclusive", "not judged")
 
 
-def summary_lines(table: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> str:
+def summary_lines(table: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, not_run: Sequence[str] = ()) -> str:
     """A few lines for the README: per claim and variant, how many comparisons are supported,
-    equivalent, contradicted, inconclusive or not judged; then the rules with the margin."""
+    equivalent, contradicted, inconclusive or not judged; then the rules with the margin; then the
+    protocols ``not_run`` (without records, so not judged), when there are any."""
     lines = []
     for claim in claims:
         rows = table[table["claim"] == claim.key]
@@ -310,4 +311,6 @@ def summary_lines(table: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> str:
         total = len(rows[rows["variant"] == rows["variant"].iloc[0]])
         lines.append(f"- **{claim.statement}** ({total} comparisons per protocol) — " + "; ".join(parts) + ".")
     lines.append(f"- {rules_line(table)}")
+    if not_run:
+        lines.append(f"- Not run, so not judged: {', '.join(not_run)}.")
     return "\n".join(lines) + "\n"

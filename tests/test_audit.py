@@ -1,4 +1,4 @@
-"""The records check (``python -m synthlib.records check``) and provenance: it passes on records the
+"""The records check (``python -m synthlib records check``) and provenance: it passes on records the
 current code would make, and names a stale record, a record from a dirty tree, a record from an
 unknown commit and a truncated record; the committed results pass it."""
 
@@ -16,6 +16,7 @@ from synthlib.audit import check_results
 from synthlib.data import load_dataset
 from synthlib.protocols import get_protocol
 from synthlib.records import record_files
+from synthlib.runner import run_study
 from synthlib.samplers import registry
 from synthlib.tuning import TuningGrid
 from tests.conftest import REPO_ROOT
@@ -39,7 +40,7 @@ def results(tmp_path, monkeypatch):
     paper = replace(get_protocol("paper").with_overrides((0,), 5, 3), tuning_grid=GRID, baseline_cs=(1.0,))
     data = load_dataset("synthetic_gray")
     paper.tune(data, tmp_path, baselines=["logreg_pixels"], device="cpu", log=lambda _: None)
-    outcome = paper.run(data, tmp_path, baselines=["logreg_pixels"], device="cpu", log=lambda _: None)
+    outcome = run_study(paper, data, tmp_path, baselines=["logreg_pixels"], device="cpu", log=lambda _: None)
     assert outcome.failures == [] and len(outcome.records) == 5
     return tmp_path
 
@@ -85,7 +86,7 @@ def test_a_truncated_or_edited_record_is_named(results):
 
 
 def test_the_command_line_lists_problems_and_fails(results):
-    command = [sys.executable, "-m", "synthlib.records", "check", str(results)]
+    command = [sys.executable, "-m", "synthlib", "records", "check", str(results)]
     clean = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "5 record(s) checked" in clean.stdout and "0 problem(s)" in clean.stdout

@@ -14,7 +14,6 @@ import pytest  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from synthlib.curves import (  # noqa: E402
-    LITERATURE_ANCHORS,
     NOT_RUN,
     best_by_size,
     best_lines,
@@ -27,6 +26,7 @@ from synthlib.curves import (  # noqa: E402
     size_comparisons,
     size_ranges,
 )
+from synthlib.paper import LITERATURE_ANCHORS  # noqa: E402
 from synthlib.plots import plot_learning_curves  # noqa: E402
 from synthlib.records import RunRecord  # noqa: E402
 from synthlib.stats import holm  # noqa: E402
@@ -58,7 +58,7 @@ def record(column: str, per_class: int, seed: int, test: float, val: float | Non
     val = test if val is None else val
     return RunRecord(
         dataset, column, seed, test / 100, val / 100, 10 * per_class, 500, 10000, config, "0" * 16, "cpu", {},
-        protocol="beyond",
+        protocol="learning_curves",
     )  # fmt: skip
 
 

@@ -24,7 +24,6 @@ from matplotlib.figure import Figure
 from synthlib import explore
 from synthlib.explore import (
     KNOBS,
-    SERVER_SESSION_ENV_VAR,
     covariance_figure,
     distribution_figure,
     draw_kernels,
@@ -33,9 +32,9 @@ from synthlib.explore import (
     preset_values,
     sampler_explorer,
     sampler_params,
-    widgets_wanted,
 )
 from synthlib.kernel_transport import PROVISIONER_NAME, transport_encryption_policy, with_encrypted_provisioner
+from synthlib.progress import SERVER_SESSION_ENV_VAR, widgets_wanted
 from synthlib.samplers import get_sampler
 
 ROOT = Path(__file__).resolve().parent.parent

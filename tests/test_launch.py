@@ -21,8 +21,9 @@ import submitit
 from synthlib.columns import BASELINES, PAPER_METHODS
 from synthlib.data import load_dataset
 from synthlib.engine import Job, PlannedRun, RunContext, RunResult
-from synthlib.launch import LaunchSettings, launch, make_executor, run_protocol, task_groups
+from synthlib.launch import LaunchSettings, launch, make_executor, task_groups
 from synthlib.protocols import get_protocol
+from synthlib.runner import run_study
 from tests.test_protocols import SMALL_GRID as GRID  # one setting, 1-2 epochs, one tuning seed
 
 PROTOCOL = replace(
@@ -119,14 +120,14 @@ def test_submitit_slurm_parameters_reach_the_job_array(tmp_path, monkeypatch):
 def test_submitit_local_executor_writes_the_in_process_records(gray, tuned_root, tmp_path):
     inprocess_root = fresh_root(tuned_root, tmp_path / "inprocess")
     local_root = fresh_root(tuned_root, tmp_path / "local")
-    inprocess = run_protocol(PROTOCOL, gray, inprocess_root, device="cpu", log=quiet)
-    local = run_protocol(PROTOCOL, gray, local_root, LOCAL, device="cpu", log=quiet)
+    inprocess = run_study(PROTOCOL, gray, inprocess_root, device="cpu", log=quiet)
+    local = run_study(PROTOCOL, gray, local_root, LOCAL, device="cpu", log=quiet)
     assert not inprocess.failures and not local.failures, local.failures
     assert (local.ran, local.reused, len(local.records)) == (N_RUNS, 0, N_RUNS)
     assert record_texts(local_root) == record_texts(inprocess_root)
     assert len(record_texts(local_root)) == N_RUNS
     assert any((local_root / "submitit").glob("*_log.out")), "the tasks' logs go to <results_dir>/submitit"
-    again = run_protocol(PROTOCOL, gray, local_root, LOCAL, device="cpu", log=quiet)
+    again = run_study(PROTOCOL, gray, local_root, LOCAL, device="cpu", log=quiet)
     assert (again.ran, again.reused, again.failures) == (0, N_RUNS, [])
 
 

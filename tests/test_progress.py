@@ -7,7 +7,7 @@ import io
 from tqdm.notebook import tqdm as notebook_tqdm
 
 from synthlib import progress
-from synthlib.explore import SERVER_SESSION_ENV_VAR
+from synthlib.progress import SERVER_SESSION_ENV_VAR
 
 
 class Terminal(io.StringIO):

@@ -228,7 +228,7 @@ def test_load_records_never_skips_a_bad_file(tmp_path):
     assert "broken__seed3.json: not valid JSON" in message
     assert f"old__seed5.json: record schema {RECORD_SCHEMA + 1}" in message
     assert "edited__seed6.json: its config_hash does not match its configuration" in message
-    assert "python -m synthlib.records check" in message
+    assert "python -m synthlib records check" in message
 
 
 def test_load_records_empty_or_missing_dir(tmp_path):

@@ -110,3 +110,27 @@ def test_a_dirty_tree_does_not_write_the_committed_results(tmp_path):
     clean = subprocess.run(["./run_all.sh"], cwd=clone, env=env, capture_output=True, text=True, timeout=300)
     assert "uncommitted changes" not in clean.stderr
     assert "no_such_dataset skipped" in clean.stdout
+
+
+def test_a_protocol_named_alone_runs_after_the_one_it_takes_results_from(tmp_path):
+    """``sound`` takes ``paper``'s tuned full-training setting: ``PROTOCOLS=sound`` runs ``paper`` first and
+    says so; the verdict judges the protocols that ran and names the one that did not (``authors_code``).
+    ``PROTOCOLS="paper sound"`` then reuses every record and ends with the same verdict."""
+    env = {**study_env(tmp_path), "PROTOCOLS": "sound", "CURVES_GRID": "none", "SEEDS": "[0, 1]"}
+    alone = subprocess.run(["./run_all.sh"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert alone.returncode == 0, alone.stdout[-3000:] + alone.stderr[-3000:]
+    assert 'running "paper sound" (a protocol runs after those it takes results from)' in alone.stdout
+    results = tmp_path / "results"
+    assert (results / "paper" / "tuning" / f"{DATASET}.json").exists()
+    assert (results / "sound" / "tuning" / f"{DATASET}.json").exists()
+    assert "not run, so not judged: authors_code" in alone.stdout
+    verdict = (results / "verdict.md").read_text()
+    assert "paper:" in verdict and "sound:" in verdict and "Not run, so not judged: authors' code." in verdict
+    claims = pd.read_csv(results / "verdict_claims.csv")
+    assert set(claims["variant"]) == {"paper", "sound"}
+
+    env["PROTOCOLS"] = "paper sound"
+    both = subprocess.run(["./run_all.sh"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert both.returncode == 0, both.stdout[-3000:] + both.stderr[-3000:]
+    assert "a protocol runs after those it takes results from" not in both.stdout
+    assert (results / "verdict.md").read_text() == verdict

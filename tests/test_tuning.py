@@ -4,6 +4,7 @@ interior (on a known response surface), the cache, the edge notes."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -11,8 +12,18 @@ import pytest
 from synthlib import tuning
 from synthlib.columns import PAPER_METHODS
 from synthlib.data import load_dataset
+from synthlib.protocols import get_protocol
 from synthlib.training import TrainConfig
-from synthlib.tuning import SETTING_COLUMNS, TuningGrid, TuningResult, load_tuning, select_settings, tune
+from synthlib.tuning import (
+    SETTING_COLUMNS,
+    TuningGrid,
+    TuningRequest,
+    TuningResult,
+    load_tuning,
+    select_settings,
+    tune,
+)
+from tests.conftest import REPO_ROOT
 
 SMALL = TuningGrid(
     input_norms=("standardize",),
@@ -128,22 +139,46 @@ def test_tune_chooses_on_validation_writes_and_reuses(tmp_path):
     data = load_dataset("synthetic_gray")
     path = tmp_path / "tuning.json"
     logs: list[str] = []
-    first = tune(data, PAPER_METHODS, SMALL, path, per_class=10, val_per_class=5, log=logs.append)
+    request = TuningRequest("synthetic_gray", PAPER_METHODS, SMALL, per_class=10, val_per_class=5)
+    first = tune(data, request, path, log=logs.append)
     assert set(first.selected) == {"frozen", "trained"}
     assert len(first.scores) == len(PAPER_METHODS) * 2 * 2  # methods x learning rates x epochs
     assert first.edges["frozen"]["learning_rate"] in ("edge", "interior")
     assert first.selected["frozen"].epochs in SMALL.epochs
     assert load_tuning(path).selected == first.selected
-    again = tune(data, PAPER_METHODS, SMALL, path, per_class=10, val_per_class=5, log=logs.append)
+    again = tune(data, request, path, log=logs.append)
     assert logs[-1].endswith(f"reused {path.name}") and again.selected == first.selected
     other = TuningGrid(**{**SMALL.to_dict(), "epochs": (3,)})
-    changed = tune(data, PAPER_METHODS, other, path, per_class=10, val_per_class=5, log=logs.append)
+    changed = tune(data, replace(request, grid=other), path, log=logs.append)
     assert changed.selected["frozen"].epochs == 3  # a different request is recomputed, not reused
 
 
-def test_tuning_needs_a_validation_split(tmp_path):
+def test_tuning_needs_a_validation_split():
     with pytest.raises(ValueError, match="val_per_class"):
-        tune(load_dataset("synthetic_gray"), PAPER_METHODS, SMALL, tmp_path / "t.json", per_class=10, val_per_class=0)
+        TuningRequest("synthetic_gray", PAPER_METHODS, SMALL, per_class=10, val_per_class=0)
+
+
+def test_a_tuning_request_hashes_as_committed_tuning_results_were_keyed():
+    """The request's hash is the key of every committed tuning result: the current code reproduces it
+    from the protocol's own request, so the committed results are reused, not recomputed."""
+    for name in ("paper", "sound"):
+        protocol = get_protocol(name)
+        for dataset in ("mnist", "cifar10"):
+            committed = load_tuning(protocol.tuning_path(REPO_ROOT / "results", dataset))
+            fixed = {"trained": committed.selected["trained"]} if protocol.trained_setting_from else {}
+            request = TuningRequest(
+                dataset,
+                protocol.methods,
+                protocol.tuning_grid,
+                protocol.per_class,
+                protocol.val_per_class,
+                protocol.arch,
+                protocol.options,
+                protocol.baselines,
+                protocol.baseline_cs,
+                fixed,
+            )
+            assert request.hash() == committed.request_hash, (name, dataset)
 
 
 def test_missing_tuning_file_names_the_notebook(tmp_path):

@@ -1,0 +1,185 @@
+"""The command line: ``python -m synthlib <command> ...``; ``--help`` at every level.
+
+- ``protocols``: the registered protocols (``list``, ``show``, ``needs-tuning``, ``order``, ``missing``),
+  as ``run_all.sh`` asks for them;
+- ``records``: the records check (``check``: is every record current and traceable to a commit);
+- ``curves``: the learning curves (``run``, ``show``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from synthlib.all_studies import dependency_order
+from synthlib.audit import check_results
+from synthlib.data import load_dataset
+from synthlib.launch import LAUNCHERS, LaunchSettings
+from synthlib.learning_curves import GRIDS, LEARNING_CURVES
+from synthlib.protocols import get_protocol, protocol_names
+from synthlib.runner import run_study
+
+
+def _command(commands: argparse._SubParsersAction, name: str, summary: str, example: str) -> argparse.ArgumentParser:
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog=f"example: {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _protocols_parser(commands: argparse._SubParsersAction) -> None:
+    parser = _command(commands, "protocols", "the registered protocols", "python -m synthlib protocols list")
+    sub = parser.add_subparsers(dest="action", required=True)
+    _command(sub, "list", "the registered protocols, one name a line", "python -m synthlib protocols list")
+    _command(
+        sub, "show", "one protocol's title, seeds and selection", "python -m synthlib protocols show sound"
+    ).add_argument("name")
+    _command(
+        sub,
+        "needs-tuning",
+        "exit status 0 if the protocol chooses its settings on validation first, else 1",
+        "python -m synthlib protocols needs-tuning paper",
+    ).add_argument("name")
+    _command(
+        sub,
+        "order",
+        "the protocols named, with every protocol they take results from, each after what it requires",
+        "python -m synthlib protocols order sound   # prints: paper sound",
+    ).add_argument("names", nargs="+")
+    _command(
+        sub,
+        "missing",
+        "the protocols without run records in RESULTS_DIR (exit status 0 when there is none)",
+        "python -m synthlib protocols missing results",
+    ).add_argument("results_dir", type=Path)
+
+
+def _records_parser(commands: argparse._SubParsersAction) -> None:
+    parser = _command(commands, "records", "the run records", "python -m synthlib records check results")
+    sub = parser.add_subparsers(dest="action", required=True)
+    _command(
+        sub,
+        "check",
+        "list stale, dirty-tree and unreadable records (exit status 1 if there is any)",
+        "python -m synthlib records check results",
+    ).add_argument("results_dir", type=Path)
+
+
+def _curves_parser(commands: argparse._SubParsersAction) -> None:
+    parser = _command(commands, "curves", "the learning curves", "python -m synthlib curves run mnist cifar10")
+    sub = parser.add_subparsers(dest="action", required=True)
+    run = _command(
+        sub,
+        "run",
+        "run the learning curves of each dataset (finished records are reused)",
+        "python -m synthlib curves run --grid full --device cuda mnist cifar10",
+    )
+    run.add_argument("datasets", nargs="+")
+    run.add_argument("--grid", default="cpu", choices=sorted(GRIDS))
+    run.add_argument("--results", default="results", type=Path)
+    run.add_argument("--device", default="auto")
+    run.add_argument("--launcher", default="inprocess", choices=LAUNCHERS)
+    run.add_argument("--seeds", type=int, nargs="*", default=None)
+    run.add_argument("--columns", nargs="*", default=None)
+    run.add_argument("--sizes", type=int, nargs="*", default=None)
+    _command(sub, "show", "the columns and the grids", "python -m synthlib curves show")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    main_parser = argparse.ArgumentParser(
+        prog="python -m synthlib",
+        description="synthlib: frozen CNN kernels sampled from biological synapse distributions, a reproducible study",
+        epilog="example: python -m synthlib records check results",
+    )
+    commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _protocols_parser(commands)
+    _records_parser(commands)
+    _curves_parser(commands)
+    return main_parser
+
+
+def _protocols(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        print("\n".join(protocol_names()))
+        return 0
+    if args.action == "missing":
+        missing = [
+            name for name in protocol_names() if not any(get_protocol(name).runs_dir(args.results_dir).glob("*/*.json"))
+        ]
+        print(" ".join(missing))
+        return 0 if not missing else 1
+    try:
+        if args.action == "order":
+            for name in args.names:
+                get_protocol(name)
+            print(" ".join(dependency_order(args.names)))
+            return 0
+        protocol = get_protocol(args.name)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if args.action == "needs-tuning":
+        return 0 if protocol.needs_tuning else 1
+    print(f"{protocol.name}: {protocol.title}; seeds {list(protocol.seeds)}; selection {protocol.selection}")
+    if protocol.requires:
+        print(f"{protocol.name} takes results from: {', '.join(protocol.requires)} (run first)")
+    return 0
+
+
+def _records(args: argparse.Namespace) -> int:
+    if not args.results_dir.is_dir():
+        print(f"no results folder at {args.results_dir}", flush=True)
+        return 2
+    findings, checked, other_source = check_results(args.results_dir)
+    for finding in findings:
+        print(finding)
+    print(
+        f"{checked} record(s) checked under {args.results_dir}: {len(findings)} problem(s); "
+        f"{other_source} made by another library source with an unchanged configuration"
+    )
+    return 1 if findings else 0
+
+
+def _curves(args: argparse.Namespace) -> int:
+    if args.action == "show":
+        for column in LEARNING_CURVES.columns:
+            print(f"{column.name:22s} {column.kind:9s} {column.label}")
+        for grid in GRIDS.values():
+            print(f"grid {grid.name}: {grid.description}")
+        return 0
+    failures = []
+    settings = LaunchSettings(launcher=args.launcher)
+    for dataset in args.datasets:
+        data = load_dataset(dataset)
+        outcome = run_study(
+            LEARNING_CURVES,
+            data,
+            args.results,
+            settings,
+            args.seeds,
+            device=args.device,
+            grid=args.grid,
+            columns=args.columns,
+            sizes=args.sizes,
+        )
+        print(f"{dataset}: {outcome.ran} run(s), {outcome.reused} reused, {len(outcome.failures)} failed", flush=True)
+        failures += outcome.failures
+    for failure in failures:
+        print(f"FAILED: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run the command line on ``argv``; returns the exit status."""
+    args = parser().parse_args(list(argv))
+    handlers = {"protocols": _protocols, "records": _records, "curves": _curves}
+    return handlers[args.command](args)
+
+
+__all__ = ["main", "parser"]

@@ -1,0 +1,466 @@
+"""The learning curves: every column at a ladder of training sizes, with samplers closer to V1 and LGN,
+sampled initialisation and deeper synthesized networks (a study beside the protocols: ``synthlib.study``).
+
+The study asks where, in training images per class, a frozen biological layer helps, and which one.
+It runs under the ``sound`` protocol's rules (``synthlib.protocols``): fresh subsets and kernels for
+every seed, features standardised before the head, every choice made on validation data, and columns
+compared pairwise on the same seeds (``synthlib.curves``). It takes from ``sound``, per dataset, the
+settings tuned on validation at 38 images per class (``results/sound/tuning/<dataset>.json``): the
+frozen and the fully trained setting, and each baseline's C.
+
+What differs from ``sound`` (each named in ``LearningCurves.deviations``):
+
+- **Sizes.** ``SIZES`` images per class, and the full training set (``full_per_class``: every class
+  cut to the smallest class's count less the validation split, so classes stay balanced).
+- **Validation split.** ``val_per_class``: as many images per class as the training subset, at least
+  ``VALIDATION_FLOOR`` and at most ``VALIDATION_CAP`` (38 at 38 per class, as in ``sound``).
+- **A step budget instead of epochs.** A setting tuned at 38 per class trains for ``epochs`` passes
+  over 380 images; at another size the same number of epochs would be a different amount of training.
+  Each run takes the number of optimiser steps the tuned setting takes at 38 per class, rounded to
+  whole epochs of its own subset (``train_setting``). At 38 per class a run is exactly ``sound``'s.
+- **Settings are not re-tuned per size, depth or initialisation**: the tuned frozen setting serves every
+  frozen column, the tuned fully trained one every column that trains its conv.
+- **Seeds.** ``SEEDS`` (0-4), five per point, not ``sound``'s power rule.
+- **Grids.** On a 2-core CPU the columns that train the conv stop at smaller sizes (``CPU_GRID``; the
+  tables say "not run" there); ``FULL_GRID`` runs every column at every size (a GPU: ``python -m
+  synthlib curves run --grid full --device cuda mnist cifar10``).
+
+The columns (``COLUMNS``):
+
+- frozen one-conv layers: the paper's three samplers (``sound``'s presets), ``gabor_v1`` (macaque V1
+  simple cells), ``dog_color`` (LGN colour-opponent difference of Gaussians), ``morlet`` (kymatio's
+  designed Morlet bank, the same for every seed) and log-normal weights under Dale's law (20% of output
+  channels inhibitory: ``samplers.dale.CORTICAL_INHIBITORY_FRACTION``, Markram et al. 2004);
+- frozen deeper networks: 2 and 3 conv layers of 32, (32,) 64 kernels (the channel counts of the authors'
+  three-conv network, STUDY_BRIEF section 2), a V1 Gabor first layer and normal weights above it,
+  each followed by max-pool and ReLU, the same 1024-64-10 head;
+- trained: the one-conv CNN from PyTorch's default initialisation (``fully_trained``), from each
+  sampler's kernels (``init_<sampler>``, rescaled to the default initialisation's standard deviation:
+  ``experiment.at_default_init_scale``), and the 2- and 3-layer networks trained end to end;
+- baselines: logistic regression on pixels, and the scattering transform + linear classifier.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from synthlib.baseline_runs import BaselineConfig, BaselineJob, baseline_run
+from synthlib.columns import BASELINES, PAPER_METHODS, Baseline, Method
+from synthlib.data import ImageDataset
+from synthlib.engine import Job, PlannedRun, RunContext, RunResult
+from synthlib.experiment import RunConfig, SplitTensors, build_model, cnn_run, run_one, run_split
+from synthlib.features import FrozenFeatures, extract_features, frozen_features
+from synthlib.models import ArchitectureConfig
+from synthlib.protocols import Protocol, get_protocol
+from synthlib.records import RunRecord
+from synthlib.samplers.dale import CORTICAL_INHIBITORY_FRACTION
+from synthlib.study import Study, register_study
+from synthlib.training import TrainConfig
+from synthlib.tuning import TuningResult, load_tuning
+
+SIZES: tuple[int, ...] = (1, 2, 5, 10, 20, 38, 100, 300, 1000)
+"""Training images per class, below the full training set."""
+
+SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
+
+VALIDATION_FLOOR = 10
+VALIDATION_CAP = 500
+
+BUDGET_PER_CLASS = 38
+"""The size at which ``sound`` tuned the settings, whose optimiser steps are every run's budget."""
+
+FULL = "full"
+
+DEEP2_ARCH = ArchitectureConfig(n_kernels=32, pool_pad_after=1, deeper_layers=((64, 3),))
+"""Two conv layers (32 kernels 5x5, then 64 kernels 3x3), each followed by max-pool 2x2 and ReLU. The
+pooling pads the bottom and right edge by one (a padded cell never wins a max) so that MNIST's odd
+sides (7) round up: both datasets end at 8x8, then the 4x4 grid pool gives the paper's 1024 features."""
+
+DEEP3_ARCH = ArchitectureConfig(n_kernels=32, pool_pad_after=1, deeper_layers=((32, 3), (64, 3)))
+"""Three conv layers of 32, 32 and 64 kernels (the authors' three-conv network's channel counts), 5x5
+then 3x3, pooled as ``DEEP2_ARCH``: both datasets end at 4x4x64 = 1024 features."""
+
+GABOR = {"preset": "biological"}
+
+
+@dataclass(frozen=True)
+class CurveColumn:
+    """A column of the learning curves: a CNN column with its architecture, or a baseline."""
+
+    column: Method | Baseline
+    arch: ArchitectureConfig = ArchitectureConfig()
+
+    @property
+    def name(self) -> str:
+        return self.column.name
+
+    @property
+    def label(self) -> str:
+        return self.column.label
+
+    @property
+    def kind(self) -> str:
+        """``"frozen"``, ``"trained"`` or ``"baseline"``."""
+        return self.column.regime if isinstance(self.column, Method) else "baseline"
+
+
+def _init_column(method: Method) -> CurveColumn:
+    return CurveColumn(
+        replace(method, name=f"init_{method.name}", label=f"{method.label} init, trained", init_only=True)
+    )
+
+
+NEW_SAMPLERS: tuple[Method, ...] = (
+    Method("gabor_v1", "Gabor (V1)", "gabor_v1", GABOR),
+    Method("dog_color", "DoG colour (LGN)", "dog_color", {"preset": "biological"}),
+    Method("morlet", "Morlet (designed)", "morlet", {"preset": "scattering"}),
+)
+"""The samplers closer to measured V1 and LGN, and the designed reference."""
+
+COLUMNS: tuple[CurveColumn, ...] = (
+    *(CurveColumn(m) for m in PAPER_METHODS if m.regime == "frozen"),
+    *(CurveColumn(m) for m in NEW_SAMPLERS),
+    CurveColumn(
+        Method(
+            "lognormal_dale",
+            "Log-Normal, Dale 20%",
+            "lognormal",
+            {"preset": "paper_text", "dale_inhibitory_fraction": CORTICAL_INHIBITORY_FRACTION},
+        )
+    ),
+    CurveColumn(
+        Method("deep2_frozen", "2 layers: Gabor, normal", "gabor_v1", GABOR, deeper_samplers=("normal",)), DEEP2_ARCH
+    ),
+    CurveColumn(
+        Method(
+            "deep3_frozen", "3 layers: Gabor, normal, normal", "gabor_v1", GABOR, deeper_samplers=("normal", "normal")
+        ),
+        DEEP3_ARCH,
+    ),
+    CurveColumn(Method("fully_trained", "Fully Trained")),
+    *(_init_column(m) for m in (*PAPER_METHODS[:3], *NEW_SAMPLERS)),
+    CurveColumn(Method("deep2_trained", "2 layers, fully trained"), DEEP2_ARCH),
+    CurveColumn(Method("deep3_trained", "3 layers, fully trained"), DEEP3_ARCH),
+    *(CurveColumn(b) for b in BASELINES),
+)
+
+BIOLOGICAL: tuple[str, ...] = ("lognormal", "center_surround", "gabor_v1", "dog_color", "lognormal_dale")
+"""The frozen one-layer columns whose kernels are drawn from biological measurements."""
+
+
+@dataclass(frozen=True)
+class CurveGrid:
+    """Which sizes each column runs at: ``largest[column name or kind][dataset]`` is the largest number of
+    images per class it runs (``math.inf``: every size and the full set); a column's name takes
+    precedence over its kind; an unlisted column runs everything."""
+
+    name: str
+    description: str
+    largest: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    def limit(self, column: CurveColumn, dataset: str) -> float:
+        for key in (column.name, column.kind):
+            if key in self.largest:
+                return self.largest[key].get(dataset, math.inf)
+        return math.inf
+
+
+CPU_GRID = CurveGrid(
+    "cpu",
+    "2-core CPU, within an hour: frozen columns at every size and the full set; fixed-feature baselines up to "
+    "300 per class; full training up to 38 (MNIST) and 1000 (CIFAR-10) per class; the sampled-initialisation "
+    "and deeper trained columns up to 5 (MNIST) and 38 (CIFAR-10) per class",
+    {
+        "baseline": {"mnist": 300, "cifar10": 300},
+        "fully_trained": {"mnist": 38, "cifar10": 1000},
+        "trained": {"mnist": 5, "cifar10": 38},
+    },
+)
+FULL_GRID = CurveGrid("full", "every column at every size and on the full training set (a GPU)")
+GRIDS: dict[str, CurveGrid] = {grid.name: grid for grid in (CPU_GRID, FULL_GRID)}
+
+
+def val_per_class(per_class: int) -> int:
+    """The validation split's size rule: as many images per class as the training subset, at least
+    ``VALIDATION_FLOOR`` (a split of one image per class cannot rank columns) and at most ``VALIDATION_CAP``."""
+    return int(min(max(per_class, VALIDATION_FLOOR), VALIDATION_CAP))
+
+
+def full_per_class(labels: np.ndarray) -> int:
+    """The full training set as a class-balanced size: the smallest class's count less its validation split
+    (``VALIDATION_CAP``, or half the class when that is smaller), so that ``val_per_class`` of the result is
+    that split (MNIST 5421 - 500 = 4921, CIFAR-10 5000 - 500 = 4500)."""
+    smallest = int(np.unique(np.asarray(labels), return_counts=True)[1].min())
+    size = smallest - min(VALIDATION_CAP, smallest // 2)
+    if size < 1 or size + val_per_class(size) > smallest:
+        raise ValueError(
+            f"the smallest class has {smallest} image(s): too few for a training subset and a validation split of "
+            f"at least {VALIDATION_FLOOR}"
+        )
+    return size
+
+
+def budget_steps(setting: TrainConfig, n_classes: int) -> int:
+    """The optimiser steps ``setting`` takes at ``BUDGET_PER_CLASS`` images per class."""
+    return setting.epochs * math.ceil(n_classes * BUDGET_PER_CLASS / setting.batch_size)
+
+
+def train_setting(setting: TrainConfig, n_classes: int, per_class: int) -> TrainConfig:
+    """``setting`` with its epochs set so that a subset of ``per_class`` images per class gets the step
+    budget: ``max(1, round(budget / steps per epoch))`` epochs (the same setting at 38 per class)."""
+    per_epoch = math.ceil(n_classes * per_class / setting.batch_size)
+    return replace(setting, epochs=max(1, round(budget_steps(setting, n_classes) / per_epoch)))
+
+
+def curve_features(config: RunConfig, split: SplitTensors, context: RunContext) -> FrozenFeatures:
+    """A frozen run's features: train and validation from its subset, test from the run context's memo of
+    raw test features per (seed, column), standardised with this subset's statistics."""
+    in_channels, image_size = split.x_train.shape[1], split.x_train.shape[2]
+    kernels = build_model(config, in_channels, image_size, context.device).conv_weights
+    standardize = config.options.feature_norm == "standardize"
+    features = frozen_features(kernels, config.arch, split.x_train, split.x_val, standardize)
+    subset_scaled = config.train.input_norm == "standardize"  # test images scaled by the subset's statistics
+    key = (
+        config.dataset,
+        config.draw_seed,
+        config.method.name,
+        repr(config.arch),
+        config.train.input_norm,
+        config.per_class if subset_scaled else None,
+    )
+    raw_test = context.memo(
+        "curve_test_features", key, lambda: extract_features(split.x_test, kernels, config.arch), keep=16
+    )
+    features.test = features.scaler(raw_test) if features.scaler is not None else raw_test
+    return features
+
+
+@dataclass(frozen=True)
+class CurveJob(Job):
+    """One CNN run of the learning curves. A frozen column's kernels depend on the seed, not on the size, so
+    the test set's raw features are computed once per (seed, column) and shared by its sizes (through the
+    run context); only the standardisation, fitted on each size's training subset, differs."""
+
+    runs: tuple[PlannedRun, ...]
+
+    def run(self, pending: Sequence[PlannedRun], context: RunContext) -> Iterator[tuple[PlannedRun, RunResult]]:
+        for planned in pending:
+            config: RunConfig = planned.payload
+            split, split_s = run_split(config, context)
+            features = curve_features(config, split, context) if config.method.regime == "frozen" else None
+            result, _ = run_one(config, split, context.device, features)
+            timing = {"split_s": split_s, **result.timing, "wall_time_s": result.timing["wall_time_s"] + split_s}
+            yield planned, replace(result, timing=timing)
+
+
+def _epochs(n: int) -> str:
+    return f"{n} epoch" + ("" if n == 1 else "s")
+
+
+def size_tag(per_class: int) -> str:
+    """The record file's setting tag of a size, e.g. ``n0038`` (sorts by size)."""
+    return f"n{per_class:04d}"
+
+
+@dataclass(frozen=True)
+class LearningCurves(Study):
+    """The learning-curve study: its columns, sizes, seeds and grids, under ``settings_from``'s rules."""
+
+    name: str = "learning_curves"
+    label: str = "learning curves"
+    settings_from: str = "sound"
+    columns: tuple[CurveColumn, ...] = COLUMNS
+    sizes: tuple[int, ...] = SIZES
+    seeds: tuple[int, ...] = SEEDS
+    grids: Mapping[str, CurveGrid] = field(default_factory=lambda: dict(GRIDS))
+    seed_rule: None = None
+    """Five seeds per point (``SEEDS``), not a power rule."""
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        """The protocol whose tuned settings every run takes."""
+        return (self.settings_from,)
+
+    @property
+    def protocol(self) -> Protocol:
+        """The registered protocol whose rules, options and tuned settings this study takes."""
+        return get_protocol(self.settings_from)
+
+    def column_labels(self) -> dict[str, str]:
+        return {c.name: c.label for c in self.columns}
+
+    def kinds(self) -> dict[str, str]:
+        return {c.name: c.kind for c in self.columns}
+
+    def biological(self) -> tuple[str, ...]:
+        return tuple(name for name in BIOLOGICAL if name in self.kinds())
+
+    def full_sizes(self, records: Sequence[RunRecord]) -> dict[str, int]:
+        """Per dataset, the full training set's size in ``records`` (the one size not in ``sizes``)."""
+        return {r.dataset: int(r.config["per_class"]) for r in records if r.config["per_class"] not in self.sizes}
+
+    def grid(self, name: str) -> CurveGrid:
+        if name not in self.grids:
+            raise ValueError(f"unknown grid {name!r}; valid grids are: {', '.join(self.grids)}")
+        return self.grids[name]
+
+    def pick_columns(self, names: Sequence[str] | None) -> list[CurveColumn]:
+        """Columns by name, in the order given (None: all); an unknown name lists the valid ones."""
+        if names is None:
+            return list(self.columns)
+        by_name = {c.name: c for c in self.columns}
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            raise ValueError(f"unknown column {unknown[0]!r}; valid columns are: {', '.join(by_name)}")
+        return [by_name[n] for n in names]
+
+    def planned_sizes(self, column: CurveColumn, dataset: str, full_size: int, grid: str = "cpu") -> list[int]:
+        """The sizes (images per class) ``column`` runs at on ``grid``; ``full_size`` is the full set's."""
+        largest = self.grid(grid).limit(column, dataset)
+        return [n for n in self.curve_sizes(full_size) if n <= largest]
+
+    def curve_sizes(self, full_size: int) -> list[int]:
+        """Every size of the curves, in images per class: ``sizes`` below the full set's, then the full set."""
+        return [n for n in self.sizes if n < full_size] + [full_size]
+
+    def plan(
+        self,
+        data: ImageDataset | str,
+        results_root: str | Path,
+        seeds: Sequence[int] | None = None,
+        grid: str = "cpu",
+        columns: Sequence[str] | None = None,
+        sizes: Sequence[int] | None = None,
+    ) -> list[Job]:
+        """Every run on ``data``, seed by seed and size by size (the columns of a seed and size share their
+        split), frozen columns first, on ``grid``. ``columns`` and ``sizes`` keep only those (a quick check).
+        The full set's size comes from the images' labels, so ``data`` must be the dataset itself."""
+        if isinstance(data, str):
+            raise TypeError("the learning curves plan from the dataset's labels: pass the dataset, not its name")
+        tuning = load_tuning(self.protocol.tuning_path(results_root, data.name))
+        full_size = full_per_class(data.y_train)
+        n_classes = len(np.unique(data.y_train))
+        chosen = sorted(self.pick_columns(columns), key=lambda c: ("frozen", "trained", "baseline").index(c.kind))
+        planned = {c.name: self.planned_sizes(c, data.name, full_size, grid) for c in chosen}
+        jobs: list[Job] = []
+        for seed in self.seeds if seeds is None else seeds:
+            for per_class in self.curve_sizes(full_size):
+                if sizes is not None and per_class not in sizes:
+                    continue
+                for column in chosen:
+                    if per_class in planned[column.name]:
+                        run = self.column_run(data.name, results_root, column.name, seed, per_class, n_classes, tuning)
+                        jobs.append(BaselineJob((run,)) if column.kind == "baseline" else CurveJob((run,)))
+        return jobs
+
+    def planned_run(self, record: RunRecord, results_root: str | Path) -> PlannedRun | None:
+        """The run of ``record``'s column at its seed and size (whatever the grid), or None for a column the
+        study does not have."""
+        if record.method not in self.column_labels():
+            return None
+        n_classes = record.config.get("architecture", {}).get("n_classes", 10)
+        per_class = int(record.config["per_class"])
+        return self.column_run(record.dataset, results_root, record.method, record.seed, per_class, n_classes)
+
+    def column_run(
+        self,
+        dataset: str,
+        results_root: str | Path,
+        column_name: str,
+        seed: int,
+        per_class: int,
+        n_classes: int = 10,
+        tuning: TuningResult | None = None,
+    ) -> PlannedRun:
+        """The run of one column at one seed and size, with its record's path and key (whatever the grid)."""
+        (column,) = self.pick_columns([column_name])
+        protocol = self.protocol
+        tuning = tuning or load_tuning(protocol.tuning_path(results_root, dataset))
+        runs_dir, val, tag = self.runs_dir(results_root), val_per_class(per_class), size_tag(per_class)
+        if isinstance(column.column, Baseline):
+            c = tuning.baseline_c[column.name]
+            config = BaselineConfig(
+                dataset, column.column, seed, seed, c, "validation", per_class, val, protocol.options
+            )
+            return baseline_run(self.name, runs_dir, config, tag)
+        setting = train_setting(tuning.selected[column.kind], n_classes, per_class)
+        run_config = RunConfig(dataset, column.column, seed, setting, per_class, val, column.arch, protocol.options)
+        return cnn_run(self.name, runs_dir, run_config, tag)
+
+    def deviations(self, grid: str = "cpu") -> str:
+        """The differences from the paper and from ``sound``, and what the grid did not run, as markdown."""
+        lines = [
+            f"- Rules of the `{self.settings_from}` protocol: fresh subsets and kernels per seed, frozen features "
+            "standardised with training-subset statistics, choices on validation, paired comparisons.",
+            f"- Sizes: {', '.join(map(str, self.sizes))} images per class and the full training set, balanced: "
+            f"every class cut to the smallest class's count less {VALIDATION_CAP} (MNIST 4921, CIFAR-10 4500 per "
+            "class). The paper ran 38 per class only.",
+            f"- Validation split per class: the training size, at least {VALIDATION_FLOOR}, at most "
+            f"{VALIDATION_CAP}; it ranks columns (the best column per size), it chooses no setting.",
+            f"- Training length: the number of optimiser steps `{self.settings_from}`'s tuned setting takes at "
+            f"{BUDGET_PER_CLASS} per class, rounded to whole epochs of each subset (a step budget, not epochs).",
+            f"- Settings were tuned once, at {BUDGET_PER_CLASS} per class, for the one-conv network "
+            f"(`results/{self.settings_from}/tuning/`): they are not re-tuned per size, per depth or per "
+            "initialisation, nor are the baselines' C.",
+            f"- Seeds {', '.join(map(str, self.seeds))} ({len(self.seeds)} per point), not the power rule of "
+            f"`{self.settings_from}`.",
+            "- Sampled initialisation: the sampler's kernels are rescaled by one factor to the standard deviation "
+            "of PyTorch's default initialisation, then trained with everything else.",
+            "- Deeper networks: 32 kernels 5x5, then 3x3 layers of (32,) 64 kernels, max-pool 2x2 (padded by one "
+            "at the bottom and right) and ReLU after each, a 4x4 grid pool and the same 1024-64-10 head. The "
+            "frozen ones draw the first layer from `gabor_v1` and the others from `normal`.",
+            f"- Grid `{grid}`: {self.grid(grid).description}.",
+        ]
+        return "\n".join(lines)
+
+    def budget_lines(self, results_root: str | Path, full_sizes: Mapping[str, int], grid: str = "cpu") -> str:
+        """Markdown, per dataset and regime: the step budget and what it is in epochs at 38 per class and at
+        the largest size run, read from ``settings_from``'s tuning results (10 classes)."""
+        lines = []
+        for dataset, full_size in sorted(full_sizes.items()):
+            tuning = load_tuning(self.protocol.tuning_path(results_root, dataset))
+            for kind in ("frozen", "trained"):
+                setting = tuning.selected[kind]
+                largest = max(
+                    max(self.planned_sizes(c, dataset, full_size, grid)) for c in self.columns if c.kind == kind
+                )
+                epochs = train_setting(setting, 10, largest).epochs
+                where = "the full set" if largest == full_size else f"{largest} per class"
+                lines.append(
+                    f"- {dataset}, {kind} columns: {budget_steps(setting, 10)} steps of {setting.batch_size} images "
+                    f"({_epochs(setting.epochs)} at {BUDGET_PER_CLASS} per class; {_epochs(epochs)} at {where})."
+                )
+        lines.append(
+            "At the largest sizes the budget is a few epochs: a column that trains there gets less training than a "
+            "study of large training sets would give it, and its curve flattens partly for that reason."
+        )
+        return "\n".join(lines)
+
+
+LEARNING_CURVES = register_study(LearningCurves())
+
+
+__all__ = [
+    "LEARNING_CURVES",
+    "LearningCurves",
+    "BIOLOGICAL",
+    "COLUMNS",
+    "CPU_GRID",
+    "DEEP2_ARCH",
+    "DEEP3_ARCH",
+    "FULL_GRID",
+    "SIZES",
+    "CurveColumn",
+    "CurveGrid",
+    "CurveJob",
+    "budget_steps",
+    "full_per_class",
+    "size_tag",
+    "train_setting",
+    "val_per_class",
+]

@@ -1,0 +1,257 @@
+"""The learning-curve study (``synthlib.learning_curves``): its size, validation and step-budget rules, sampled
+initialisation, deeper networks, and a small run on synthetic data."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from synthlib.audit import check_results
+from synthlib.columns import Method
+from synthlib.data import load_dataset
+from synthlib.engine import PlannedRun, RunContext, execute
+from synthlib.experiment import CnnJob, RunConfig, RunOptions, at_default_init_scale, build_model, cnn_run
+from synthlib.learning_curves import (
+    CPU_GRID,
+    DEEP2_ARCH,
+    DEEP3_ARCH,
+    LEARNING_CURVES,
+    CurveJob,
+    budget_steps,
+    full_per_class,
+    train_setting,
+    val_per_class,
+)
+from synthlib.models import PaperCNN
+from synthlib.records import config_hash, load_records
+from synthlib.runner import run_study
+from synthlib.samplers import sample_kernels
+from synthlib.seeding import make_generator
+from synthlib.training import TrainConfig
+from synthlib.tuning import TuningResult
+from tests.conftest import REPO_ROOT
+
+QUIET = {"log": lambda _: None, "device": "cpu"}
+FROZEN = TrainConfig(epochs=2, batch_size=16, input_norm="unit")
+TRAINED = TrainConfig(epochs=1, batch_size=16, input_norm="standardize", learning_rate=3e-3)
+
+
+@pytest.fixture(scope="module")
+def gray():
+    return load_dataset("synthetic_gray")
+
+
+def write_sound_tuning(root, dataset: str) -> None:
+    """A stand-in for sound's tuning result: small settings, and a C per baseline."""
+    path = LEARNING_CURVES.protocol.tuning_path(root, dataset)
+    path.parent.mkdir(parents=True)
+    result = TuningResult(
+        dataset, {"frozen": FROZEN, "trained": TRAINED}, pd.DataFrame(), "test", {"logreg_pixels": 0.1, "scattering": 1}
+    )
+    path.write_text(result.to_json())
+
+
+def test_validation_grows_with_the_subset_within_its_bounds():
+    assert [val_per_class(n) for n in (1, 5, 10, 38, 300, 1000, 4921)] == [10, 10, 10, 38, 300, 500, 500]
+
+
+def test_the_full_set_is_balanced_and_leaves_its_validation_split():
+    mnist_counts = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    labels = np.repeat(np.arange(10), mnist_counts)
+    assert full_per_class(labels) == 5421 - 500 == 4921
+    assert full_per_class(np.repeat(np.arange(10), 5000)) == 4500
+    assert full_per_class(np.repeat(np.arange(10), 100)) == 50  # a small pool: half for validation
+    assert val_per_class(50) == 50
+    with pytest.raises(ValueError, match="too few"):
+        full_per_class(np.array([0, 1, 1]))
+
+
+@pytest.mark.parametrize("per_class", [1, 2, 5, 10, 20, 38, 100, 300, 1000, 4500])
+def test_every_size_gets_the_step_budget_of_the_tuned_setting_at_38_per_class(per_class):
+    setting = TrainConfig(epochs=200, batch_size=64)
+    budget = budget_steps(setting, 10)
+    assert budget == 200 * 6
+    chosen = train_setting(setting, 10, per_class)
+    per_epoch = math.ceil(10 * per_class / 64)
+    steps = chosen.epochs * per_epoch
+    assert abs(steps - budget) <= per_epoch / 2 or chosen.epochs == 1
+    assert replace(chosen, epochs=200) == setting
+    assert train_setting(setting, 10, 38) == setting
+
+
+def test_sampled_initialisation_keeps_the_shapes_at_the_default_scale():
+    kernels = sample_kernels("lognormal", 64, 3, 5, torch.Generator().manual_seed(0), preset="paper_text")
+    scaled = at_default_init_scale(kernels)
+    assert float(scaled.std()) == pytest.approx(1 / math.sqrt(3 * 75), rel=1e-5)
+    assert torch.allclose(scaled / scaled.flatten()[0], kernels / kernels.flatten()[0], rtol=1e-4)
+    with pytest.raises(ValueError, match="all equal"):
+        at_default_init_scale(torch.ones(4, 1, 3, 3))
+
+
+def test_an_initialising_column_trains_its_conv_from_the_samplers_kernels(gray):
+    method = Method("init_gabor_v1", "Gabor init", "gabor_v1", {"preset": "biological"}, init_only=True)
+    assert method.regime == "trained" and method.to_dict()["init_only"] is True
+    model = build_model(RunConfig("synthetic_gray", method, 3, TRAINED), 1, 28, torch.device("cpu"))
+    assert model.conv_weight.requires_grad
+    drawn = sample_kernels(
+        "gabor_v1", 64, 1, 5, make_generator(3, "synthetic_gray", "kernels", method.name), preset="biological"
+    )
+    assert torch.allclose(model.conv_weight.detach(), at_default_init_scale(drawn))
+
+
+def test_plain_columns_record_what_they_always_recorded():
+    method = Method("normal", "Normal", "normal", {"preset": "paper_text"})
+    assert set(method.to_dict()) == {"name", "label", "sampler", "sampler_params", "resolved_sampler_params"}
+    assert "deeper_layers" not in RunConfig("mnist", method, 0, FROZEN).to_dict()["architecture"]
+    with pytest.raises(ValueError, match="needs a sampler"):
+        Method("x", "x", init_only=True)
+    with pytest.raises(ValueError, match="frozen sampled networks"):
+        Method("x", "x", deeper_samplers=("normal",))
+
+
+@pytest.mark.parametrize("arch", [DEEP2_ARCH, DEEP3_ARCH], ids=["2 layers", "3 layers"])
+@pytest.mark.parametrize("channels, side", [(1, 28), (3, 32)])
+def test_deeper_networks_end_in_the_papers_1024_features(arch, channels, side):
+    model = PaperCNN(channels, side, arch)
+    assert len(model.conv_weights) == arch.depth
+    assert model.features(torch.zeros(2, channels, side, side)).flatten(1).shape[1] == 1024
+    assert model(torch.zeros(2, channels, side, side)).shape == (2, 10)
+
+
+def test_a_frozen_deep_column_draws_each_layer_from_its_named_sampler(gray):
+    method = next(c.column for c in LEARNING_CURVES.columns if c.name == "deep3_frozen")
+    config = RunConfig("synthetic_gray", method, 0, FROZEN, arch=DEEP3_ARCH)
+    model = build_model(config, 1, 28, torch.device("cpu"))
+    assert not any(w.requires_grad for w in model.conv_weights)
+    first, second, third = model.conv_weights
+    assert first.shape == (32, 1, 5, 5) and second.shape == (32, 32, 3, 3) and third.shape == (64, 32, 3, 3)
+    assert float(second.std()) == pytest.approx(1.0, abs=0.1)  # normal, sigma 1
+    assert not torch.equal(second[:, :, :1], third[:32, :, :1])
+    assert [d["sampler"] for d in method.to_dict()["deeper_samplers"]] == ["normal", "normal"]
+    wrong = RunConfig("synthetic_gray", method, 0, FROZEN, arch=DEEP2_ARCH)
+    with pytest.raises(ValueError, match="one sampler per layer"):
+        build_model(wrong, 1, 28, torch.device("cpu"))
+
+
+def test_the_cpu_grid_stops_trained_columns_at_smaller_sizes():
+    columns = {c.name: c for c in LEARNING_CURVES.columns}
+    full = 4500
+    assert LEARNING_CURVES.planned_sizes(columns["gabor_v1"], "cifar10", full)[-2:] == [1000, full]
+    assert max(LEARNING_CURVES.planned_sizes(columns["fully_trained"], "mnist", full)) == 38
+    assert max(LEARNING_CURVES.planned_sizes(columns["init_gabor_v1"], "mnist", full)) == 5
+    assert max(LEARNING_CURVES.planned_sizes(columns["deep3_trained"], "cifar10", full)) == 38
+    assert max(LEARNING_CURVES.planned_sizes(columns["scattering"], "cifar10", full)) == 300
+    assert LEARNING_CURVES.planned_sizes(columns["deep3_trained"], "cifar10", full, "full")[-1] == full
+    assert "5 (MNIST)" in CPU_GRID.description
+    with pytest.raises(ValueError, match="valid grids are: cpu, full"):
+        LEARNING_CURVES.grid("gpu")
+
+
+def test_columns_have_the_kinds_the_issue_names():
+    kinds = LEARNING_CURVES.kinds()
+    for sampler in ("gabor_v1", "dog_color", "morlet", "lognormal_dale", "deep2_frozen", "deep3_frozen"):
+        assert kinds[sampler] == "frozen"
+    for trained in (
+        "fully_trained",
+        "init_normal",
+        "init_gabor_v1",
+        "init_dog_color",
+        "deep2_trained",
+        "deep3_trained",
+    ):
+        assert kinds[trained] == "trained"
+    assert kinds["scattering"] == "baseline"
+    assert set(LEARNING_CURVES.biological()) <= {name for name, kind in kinds.items() if kind == "frozen"}
+    assert "step" in LEARNING_CURVES.deviations() and "Validation split" in LEARNING_CURVES.deviations()
+
+
+def test_a_small_curve_runs_reuses_and_records_every_size(gray, tmp_path):
+    write_sound_tuning(tmp_path, "synthetic_gray")
+    study = replace(LEARNING_CURVES, sizes=(1, 2), seeds=(0, 1))
+    columns = ["normal", "deep2_frozen", "fully_trained", "init_dog_color", "logreg_pixels"]
+    outcome = run_study(study, gray, tmp_path, columns=columns, **QUIET)
+    assert not outcome.failures and outcome.ran == 2 * 3 * len(columns)  # sizes 1, 2 and the full set (50)
+    records = load_records(study.runs_dir(tmp_path))
+    assert {(r.method, r.config["per_class"]) for r in records} == {(c, n) for c in columns for n in (1, 2, 50)}
+    assert {r.config["val_per_class"] for r in records if r.config["per_class"] == 50} == {50}
+    epochs = {r.config["per_class"]: r.config["train"]["epochs"] for r in records if r.method == "normal"}
+    assert epochs == {1: 48, 2: 24, 50: 2}  # budget: 2 epochs x 24 steps at 38 per class; 48 / 32 rounds to 2
+    again = run_study(study, gray, tmp_path, columns=columns, **QUIET)
+    assert again.ran == 0 and again.reused == outcome.ran
+
+
+def test_shared_test_features_give_the_same_result_as_a_plain_run(gray, tmp_path):
+    method = next(c.column for c in LEARNING_CURVES.columns if c.name == "gabor_v1")
+    options = RunOptions(feature_norm="standardize")
+    configs = [RunConfig("synthetic_gray", method, 0, FROZEN, n, val_per_class(n), options=options) for n in (2, 5)]
+
+    def runs(folder: str) -> list[PlannedRun]:
+        return [cnn_run(folder, tmp_path / folder, c, f"n{c.per_class}") for c in configs]
+
+    plain = execute([CnnJob((run,)) for run in runs("plain")], RunContext(gray, "cpu"), lambda _: None)
+    context = RunContext(gray, "cpu")
+    shared = execute([CurveJob((run,)) for run in runs("curve")], context, lambda _: None)
+    assert len(context._memo["curve_test_features"]) == 1  # one test-set extraction for both sizes
+    assert [r.test_accuracy for r in shared.records] == [r.test_accuracy for r in plain.records]
+    assert [r.config_hash for r in shared.records] == [r.config_hash for r in plain.records]
+    assert shared.records[0].test_accuracy != shared.records[1].test_accuracy
+
+
+def test_the_command_line_lists_columns_and_grids():
+    shown = subprocess.run(
+        [sys.executable, "-m", "synthlib", "curves", "show"], capture_output=True, text=True, cwd=REPO_ROOT, check=True
+    ).stdout
+    assert "deep3_trained" in shown and "grid cpu:" in shown
+
+
+def test_the_budget_lines_state_steps_and_epochs_at_the_largest_size(tmp_path):
+    write_sound_tuning(tmp_path, "mnist")
+    text = LEARNING_CURVES.budget_lines(tmp_path, {"mnist": 4921})
+    assert "- mnist, frozen columns: 48 steps of 16 images (2 epochs at 38 per class; 1 epoch at the full set)." in text
+    assert "- mnist, trained columns: 24 steps of 16 images (1 epoch at 38 per class; 1 epoch at 38 per class)." in text
+
+
+def test_an_unknown_column_names_the_valid_ones(gray, tmp_path):
+    write_sound_tuning(tmp_path, "synthetic_gray")
+    with pytest.raises(ValueError, match="unknown column 'gabor'.*gabor_v1"):
+        LEARNING_CURVES.plan(gray, tmp_path, columns=["gabor"])
+
+
+def test_the_records_check_recomputes_each_curve_records_key(gray, tmp_path):
+    write_sound_tuning(tmp_path, "synthetic_gray")
+    study = replace(LEARNING_CURVES, sizes=(1,), seeds=(0,))
+    run_study(study, gray, tmp_path, columns=["gabor_v1", "logreg_pixels"], **QUIET)
+    findings, checked, _ = check_results(tmp_path)
+    assert checked == 4 and not [f for f in findings if f.kind not in ("dirty tree", "unknown commit")]
+    path = study.runs_dir(tmp_path) / "synthetic_gray" / "gabor_v1__n0001__seed0.json"
+    record = json.loads(path.read_text())
+    record["config"]["train"]["epochs"] += 1  # a record of a setting the study does not plan
+    record["config_hash"] = config_hash(record["config"])
+    path.write_text(json.dumps(record))
+    stale = [f for f in check_results(tmp_path)[0] if f.kind == "stale"]
+    assert [f.path.name for f in stale] == [path.name]
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
+def test_committed_curves_at_38_per_class_are_sounds_own_runs(dataset):
+    """At the size sound ran, the learning curves plan sound's runs exactly: the same key, so the same test
+    accuracy, seed by seed (the step budget at 38 per class is the tuned setting itself)."""
+    sound_runs = REPO_ROOT / "results" / "sound" / "runs" / dataset
+    curve_runs = LEARNING_CURVES.runs_dir(REPO_ROOT / "results") / dataset
+    compared = 0
+    for column in ("normal", "lognormal", "center_surround", "fully_trained", "logreg_pixels", "scattering"):
+        for seed in LEARNING_CURVES.seeds:
+            ours = json.loads((curve_runs / f"{column}__n0038__seed{seed}.json").read_text())
+            theirs = json.loads((sound_runs / f"{column}__seed{seed}.json").read_text())
+            assert ours["config_hash"] == theirs["config_hash"], (column, seed)
+            assert ours["test_accuracy"] == theirs["test_accuracy"], (column, seed)
+            compared += 1
+    assert compared == 30

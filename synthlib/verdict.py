@@ -293,7 +293,7 @@ SUMMARY_OUTCOMES = ("supported", "equivalent", "contradicted", "inconclusive", "
 
 
 def summary_lines(table: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> str:
-    """A few lines for the README: per claim and variant, how many comparisons are supported,
+    """A few lines for docs/statistics.md: per claim and variant, how many comparisons are supported,
     equivalent, contradicted, inconclusive or not judged; then the rules with the margin."""
     lines = []
     for claim in claims:

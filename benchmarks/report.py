@@ -522,7 +522,7 @@ def code_line(report: Report) -> str:
 
 
 def report_markdown(report: Report) -> str:
-    """The headline figures and the phase table as Markdown (the README shows this file)."""
+    """The headline figures and the phase table as Markdown (docs/speed.md shows this file)."""
     machine, ceilings, targets = report.machine, report.ceilings, report.targets
     phases = report.project.phases
     config = report.configuration

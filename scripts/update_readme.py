@@ -1,16 +1,23 @@
-"""Copy generated results into README.md between markers (run_all.sh calls this).
+"""Copy generated results into README.md and docs/*.md between markers (run_all.sh calls this).
 
-Each block ``<!-- NAME:start -->`` ... ``<!-- NAME:end -->`` in the README holds the file
-``results/<BLOCKS[NAME]>``. tests/test_readme.py checks that the README holds exactly the committed files,
-so the README can never show numbers that the run records do not produce.
+A block ``<!-- NAME:start -->`` ... ``<!-- NAME:end -->`` may sit in any of ``DOCUMENTS`` (the README and
+every Markdown page of ``docs/``). It holds either the file ``results/<BLOCKS[NAME]>`` or, for the names of
+``RENDERED``, a rendering of a results file (the README's verdict matrix, from
+``results/verdict_claims.csv``). tests/test_readme.py checks that every document holds exactly what the
+committed results give, so no page can show numbers that the run records do not produce.
 """
 
 from __future__ import annotations
 
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+
 from synthlib.protocols import default_protocol
+from synthlib.verdict_matrix import verdict_matrix
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCKS = {
@@ -18,32 +25,71 @@ BLOCKS = {
     "protocols": "protocols.md",
     "table1": f"{default_protocol().name}/table1.md",  # the first registered protocol: the paper's text
     "benchmark": "benchmark.md",
-    "beyond": "learning_curves/headline.md",
+    "curves": "learning_curves/headline.md",
 }
+"""Blocks that hold a results file as it is."""
+
+RENDERED: dict[str, tuple[str, Callable[[Path], str]]] = {
+    "matrix": ("verdict_claims.csv", lambda path: verdict_matrix(pd.read_csv(path))),
+}
+"""Blocks rendered from a results file: name -> (the file, its rendering)."""
+
+MARKER = re.compile(r"<!-- ([a-z0-9_]+):start -->")
+
+
+def documents(root: Path = ROOT) -> list[Path]:
+    """The Markdown files that may hold blocks: README.md, then docs/*.md in name order."""
+    return [root / "README.md", *sorted((root / "docs").glob("*.md"))]
 
 
 def markers(name: str) -> tuple[str, str]:
     return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
 
 
-def readme_with_block(readme: str, name: str, text: str) -> str:
+def block_names(text: str) -> list[str]:
+    """The names of the blocks a document holds, in order."""
+    return MARKER.findall(text)
+
+
+def source(name: str, results_dir: Path) -> Path:
+    """The results file a block comes from."""
+    return results_dir / (RENDERED[name][0] if name in RENDERED else BLOCKS[name])
+
+
+def block_texts(results_dir: Path) -> dict[str, str]:
+    """Every block whose results file exists (e.g. benchmark.md exists only once the benchmark has run)."""
+    texts = {name: path.read_text() for name in BLOCKS if (path := source(name, results_dir)).exists()}
+    for name, (_, render) in RENDERED.items():
+        if (path := source(name, results_dir)).exists():
+            texts[name] = render(path)
+    return texts
+
+
+def with_block(text: str, name: str, block: str) -> str:
     start, end = markers(name)
-    head, rest = readme.split(start, 1)
+    head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{text.strip()}\n{end}{tail}"
+    return f"{head}{start}\n{block.strip()}\n{end}{tail}"
+
+
+def updated_text(text: str, texts: dict[str, str]) -> str:
+    """``text`` with each of its blocks that ``texts`` has filled in."""
+    for name in block_names(text):
+        if name in texts:
+            text = with_block(text, name, texts[name])
+    return text
 
 
 def updated_readme(readme: str, results_dir: Path) -> str:
-    for name, relative in BLOCKS.items():
-        path = results_dir / relative
-        if path.exists():  # e.g. benchmark.md exists only once the benchmark has run
-            readme = readme_with_block(readme, name, path.read_text())
-    return readme
+    return updated_text(readme, block_texts(results_dir))
 
 
 def main(results_dir: Path) -> None:
-    readme = ROOT / "README.md"
-    readme.write_text(updated_readme(readme.read_text(), results_dir))
+    texts = block_texts(results_dir)
+    for path in documents():
+        old = path.read_text()
+        if (new := updated_text(old, texts)) != old:
+            path.write_text(new)
 
 
 if __name__ == "__main__":

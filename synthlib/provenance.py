@@ -25,9 +25,9 @@ from pathlib import Path
 PACKAGE_ROOT = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_ROOT.parent
 
-STUDY_OUTPUTS = ("results", "figures", "README.md")
-"""Paths the study itself writes (records, tables, figures, the README's generated blocks): changes
-there do not make the code dirty."""
+STUDY_OUTPUTS = ("results", "figures", "README.md", "docs")
+"""Paths the study itself writes (records, tables, figures, the generated blocks of the README and of
+``docs/``): changes there do not make the code dirty."""
 
 
 def _git(*args: str) -> str | None:

@@ -293,7 +293,7 @@ SUMMARY_OUTCOMES = ("supported", "equivalent", "contradicted", "inconclusive", "
 
 
 def summary_lines(table: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, not_run: Sequence[str] = ()) -> str:
-    """A few lines for the README: per claim and variant, how many comparisons are supported,
+    """A few lines for docs/statistics.md: per claim and variant, how many comparisons are supported,
     equivalent, contradicted, inconclusive or not judged; then the rules with the margin; then the
     protocols ``not_run`` (without records, so not judged), when there are any."""
     lines = []

@@ -5,11 +5,11 @@ JupyterLab starts on 127.0.0.1 with a random free port and a token, the kernel `
 this checkout first on PYTHONPATH; it is stopped at the end, also on failure. The test opens
 ``notebooks/02_kernels.py`` as a notebook (jupytext), runs all cells, waits for the kernel figures
 and the explorer's figure, moves one slider, checks that the figure changes, and saves the
-screenshot. The README shows the one this test saved (figures/jupyterlab.png); a plain run saves
+screenshot. docs/jupyterlab.md shows the one this test saved (figures/jupyterlab.png); a plain run saves
 it beside the test's scratch files, so running the tests never changes a committed file:
 
     ./run_tests.sh -m browser                                       # scratch screenshot
-    SYNTHLIB_SCREENSHOT=figures/jupyterlab.png ./run_tests.sh -m browser   # the README's
+    SYNTHLIB_SCREENSHOT=figures/jupyterlab.png ./run_tests.sh -m browser   # the docs'
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@
 #                     (every column at every size: a GPU, DEVICE=cuda) or none
 #   LAUNCHER          where 04_experiment's runs execute: inprocess (default), local (processes on this
 #                     machine) or slurm (a Slurm job array), the last two through submitit (synthlib/launch.py;
-#                     README, "Beyond one machine"). For local and slurm: SLURM_GPUS (GPUs per task, default 1),
+#                     docs/beyond_one_machine.md). For local and slurm: SLURM_GPUS (GPUs per task, default 1),
 #                     SLURM_TIME_MIN (per task, default 120), SLURM_ARRAY_PARALLELISM (tasks at once,
 #                     default 32); for slurm: SLURM_PARTITION and SLURM_CPUS (default: the cluster's)
 set -uo pipefail
@@ -173,7 +173,7 @@ else
 fi
 
 if [ "$results" = "$PWD/results" ] && [ -f "$results/verdict.md" ]; then
-    python scripts/update_readme.py "$results"  # the README shows the tables this run produced
+    python scripts/update_readme.py "$results"  # the README and docs/ show the tables this run produced
 fi
 python -m benchmarks.study_timing finish "$results" "${failed[@]}"
 echo "study finished in $((SECONDS - started)) s"

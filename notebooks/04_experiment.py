@@ -33,7 +33,7 @@
 # at once to `results/<protocol>/runs/<dataset>/<column>[__<setting>]__seed<k>.json`; a rerun
 # reuses finished records of the same configuration, so an interrupted study loses nothing.
 # With `launcher` `"local"` or `"slurm"` the same runs go to a submitit job array, local processes or a
-# Slurm cluster (`synthlib.launch`; README, "Beyond one machine"); the records are the same files.
+# Slurm cluster (`synthlib.launch`; `docs/beyond_one_machine.md`); the records are the same files.
 #
 # ## The three protocols (`synthlib.protocols`)
 # * **`paper`**: the text, gaps filled; settings chosen on validation (notebook 3); 3 seeds with
@@ -57,27 +57,6 @@
 #   seeds, then as many as the pilot's power estimate asks, at most 30 (`synthlib.seed_count`);
 #   every choice made on validation (notebook 3), frozen features standardised before the head (so the
 #   samplers' weight scale is not a confound), paired comparisons of every pair of columns.
-#
-# ## Deviations from the paper's text (protocol `paper`; the others deviate on purpose, above)
-# 1. **FC input of 1024.** One 5×5 conv and a stride-2 max-pool leave 16×16×64 = 16,384 features
-#    on 32×32 images, not 1024. Here the map is max-pooled further to a 4×4 grid (4·4·64 = 1024),
-#    `ArchitectureConfig.feature_grid` (None keeps the full map, as the authors' one-conv code did).
-# 2. **Max-pool window** 2×2 (the text gives only the stride 2; the authors' code used 3×3).
-# 3. **MNIST** is used at 28×28, one channel (the authors' code padded it to 32×32 and replicated
-#    it to 3 channels).
-# 4. **Unstated choices made on validation data**: optimiser (Adam), learning rate, weight decay,
-#    epochs, batch size 64, input normalisation (notebook 3: three tuning seeds, each choice searched
-#    until it is interior). The authors scored their grid on the test set.
-# 5. **Log-normal**: the text's "σ² = 0.9355" is used as printed (σ = 0.967); Song et al. (2005)
-#    have σ = 0.9355. Both are presets of the `lognormal` sampler, as is the authors' code's reading.
-# 6. **Centre-surround Σ** is written down explicitly (notebook 2): biological defaults
-#    (surround/centre radius 4.4, surround gain 0.55, ON and OFF centres); the text gives no formula.
-# 7. **Weight scale**: the text's scales are used (N(0, 1); log-normal in mV; centre-surround peak 1),
-#    not the authors' code's 0.01 / 0.001 / 0.01 factors.
-# 8. **Runs**: each seed draws fresh kernels and a fresh subset (the authors' code repeated the same
-#    kernels and images in all three runs). Conv biases are absent in both regimes.
-# 9. **Baselines** the paper does not have: logistic regression on pixels and scattering + linear,
-#    their regularisation C chosen on the tuning seeds' validation splits.
 
 # %% tags=["parameters"]
 protocol = None  # None: the registry's first protocol (python -m synthlib protocols list)
@@ -100,9 +79,10 @@ time_limit_min = 120  # launcher local / slurm: time limit of each array task, t
 array_parallelism = 32  # launcher local / slurm: array tasks running at once
 
 # %%
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from synthlib.data import load_dataset
+from synthlib.deviations import deviations_markdown
 from synthlib.device import describe_device, resolve_device
 from synthlib.launch import LaunchSettings
 from synthlib.protocols import default_protocol, get_protocol
@@ -121,6 +101,13 @@ if setup.seed_rule is not None:
         f"seeds {list(setup.seeds)} are a pilot: then as many as its power estimate asks, at most "
         f"{setup.seed_rule.maximum} (synthlib.seed_count)"
     )
+
+# %% [markdown]
+# ## Deviations from the paper's text (protocol `paper`; the others deviate on purpose, above)
+# One list, in `synthlib/deviations.py`; `docs/protocols.md` holds a copy generated from it.
+
+# %%
+display(Markdown(deviations_markdown()))
 
 # %%
 launch = LaunchSettings(

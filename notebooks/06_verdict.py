@@ -125,7 +125,7 @@ for setup in setups:
         display(estimate.round(3))
 
 # %% [markdown]
-# ## In short (this block is copied into the README)
+# ## In short (this block is copied into `docs/statistics.md`)
 
 # %%
 summary = summary_lines(claims, not_run=[setup.label for setup in not_run])

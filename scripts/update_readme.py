@@ -3,7 +3,8 @@
 A block ``<!-- NAME:start -->`` ... ``<!-- NAME:end -->`` may sit in any of ``DOCUMENTS`` (the README and
 every Markdown page of ``docs/``). It holds either the file ``results/<BLOCKS[NAME]>`` or, for the names of
 ``RENDERED``, a rendering of a results file (the README's verdict matrix, from
-``results/verdict_claims.csv``). tests/test_readme.py checks that every document holds exactly what the
+``results/verdict_claims.csv``), or, for the names of ``FROM_CODE``, text the library generates (the
+deviations from the paper's text). tests/test_readme.py checks that every document holds exactly what the
 committed results give, so no page can show numbers that the run records do not produce.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from synthlib.deviations import deviations_markdown
 from synthlib.protocols import default_protocol
 from synthlib.verdict_matrix import verdict_matrix
 
@@ -33,6 +35,11 @@ RENDERED: dict[str, tuple[str, Callable[[Path], str]]] = {
     "matrix": ("verdict_claims.csv", lambda path: verdict_matrix(pd.read_csv(path))),
 }
 """Blocks rendered from a results file: name -> (the file, its rendering)."""
+
+FROM_CODE: dict[str, Callable[[], str]] = {
+    "deviations": deviations_markdown,
+}
+"""Blocks that copy text the library generates (not results): name -> its generator."""
 
 MARKER = re.compile(r"<!-- ([a-z0-9_]+):start -->")
 
@@ -62,7 +69,7 @@ def block_texts(results_dir: Path) -> dict[str, str]:
     for name, (_, render) in RENDERED.items():
         if (path := source(name, results_dir)).exists():
             texts[name] = render(path)
-    return texts
+    return texts | {name: generate() for name, generate in FROM_CODE.items()}
 
 
 def with_block(text: str, name: str, block: str) -> str:

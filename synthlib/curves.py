@@ -30,7 +30,7 @@ import pandas as pd
 
 from synthlib.records import RunRecord
 from synthlib.stats import DEFAULT_MAX_SEEDS, draw_seed, judge_family, mean_per_draw, t_interval
-from synthlib.verdict import ALPHA, EQUIVALENCE_MARGIN, POWER
+from synthlib.verdict import ALPHA, EQUIVALENCE_MARGIN, POWER, points
 
 FRAME_COLUMNS = ["dataset", "column", "per_class", "full", "seed", "draw_seed", "test", "val"]
 TABLE_COLUMNS = [
@@ -373,7 +373,7 @@ def comparison_sentence(
     ordered = sorted(groups, key=lambda outcome: groups[outcome][0])
     clauses = []
     for i, outcome in enumerate(ordered):
-        verb = _VERBS[outcome][0 if i == 0 else 1].format(ref=reference_label, margin=_points(margin))
+        verb = _VERBS[outcome][0 if i == 0 else 1].format(ref=reference_label, margin=points(margin))
         clauses.append(f"{verb} {_ranges_text(groups[outcome], ladder, full_size)}")
     if len(clauses) > 1:
         clauses[-1] = "and " + clauses[-1]
@@ -424,7 +424,7 @@ def curve_sentences(
     parts = [
         f"Each column is compared with each reference at every size both ran (paired by seed, test accuracy); "
         f"the comparisons against one reference at one size of one dataset form a family, Holm-corrected at {alpha:g}: "
-        f"better or worse by the paired t-test, equivalent within ±{_points(margin)} by two one-sided tests (TOST). "
+        f"better or worse by the paired t-test, equivalent within ±{points(margin)} by two one-sided tests (TOST). "
         "The best column at each size is chosen on validation accuracy, never on test."
     ]
     for dataset in sorted(ladders):
@@ -445,10 +445,6 @@ def curve_sentences(
             parts.append(f"**Against {reference_label}**\n\n" + "\n".join(lines))
         parts.append(best_sentence(best[best["dataset"] == dataset], labels, ladder, full_size))
     return "\n\n".join(parts) + "\n"
-
-
-def _points(value: float) -> str:
-    return f"{value:g} point" + ("" if value == 1 else "s")
 
 
 def _signed(value: float) -> str:

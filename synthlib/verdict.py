@@ -210,12 +210,13 @@ def _p(value: float) -> str:
     return "p n/a" if np.isnan(value) else (f"p = {value:.2g}" if value >= 1e-3 else "p < 0.001")
 
 
-def _points(value: float) -> str:
+def points(value: float) -> str:
+    """A number of accuracy points in words: "1 point", "0.5 points"."""
     return f"{value:g} point" + ("" if value == 1 else "s")
 
 
 def _outcome(row: pd.Series, a: str, b: str, equivalence_agrees: bool) -> str:
-    margin = _points(row["margin"])
+    margin = points(row["margin"])
     if row["judgement"] in ("supported", "contradicted"):
         winner = a if row["judgement"] == "supported" else b
         within = row["p_tost_holm"] < row["alpha"]  # a real difference, yet smaller than the margin
@@ -256,14 +257,14 @@ def sentence(row: pd.Series, labels: Mapping[str, str], claims: Sequence[Claim] 
     return (
         f"{start}, 95% CI [{row['ci95_low']:+.2f}, {row['ci95_high']:+.2f}] over {row['n_draws']} independent draws; "
         f"paired t-test {_p(row['p_ttest'])} (Holm {_p(row['p_ttest_holm'])}), equivalence within "
-        f"±{_points(row['margin'])} (TOST) {_p(row['p_tost'])} (Holm {_p(row['p_tost_holm'])}): "
+        f"±{points(row['margin'])} (TOST) {_p(row['p_tost'])} (Holm {_p(row['p_tost_holm'])}): "
         f"{_outcome(row, a, b, agrees)}.{caveat}"
     )
 
 
 def rules_line(table: pd.DataFrame) -> str:
     """The rules every judgement of ``table`` follows, in one sentence naming the margin and alpha."""
-    margin = _points(float(table["margin"].iloc[0])) if len(table) else _points(EQUIVALENCE_MARGIN)
+    margin = points(float(table["margin"].iloc[0])) if len(table) else points(EQUIVALENCE_MARGIN)
     alpha = float(table["alpha"].iloc[0]) if len(table) else ALPHA
     return (
         f"Each claim is judged per protocol variant on its family of comparisons, Holm-corrected at "

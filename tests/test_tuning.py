@@ -93,7 +93,7 @@ def search(monkeypatch, peak, grid=TuningGrid(seeds=(1000, 1001))):
     monkeypatch.setattr(tuning, "score_points", score)
     splits = tuning.SplitCache(load_dataset("synthetic_gray"), 4, 4, "cpu")
     _, chosen, statuses = tuning.search_regime(PAPER_METHODS[:2], grid, splits, None, None, lambda _: None, False)
-    return TrainConfig(**{column: chosen[column] for column in SETTING_COLUMNS}), statuses, asked
+    return chosen, statuses, asked
 
 
 def test_search_extends_each_axis_until_the_choice_is_interior(monkeypatch):
@@ -213,7 +213,7 @@ def test_a_neighbour_within_one_standard_error_does_not_move_the_choice(monkeypa
     splits = tuning.SplitCache(load_dataset("synthetic_gray"), 4, 4, "cpu")
     grid = TuningGrid(seeds=(1000, 1001))
     frame, chosen, statuses = tuning.search_regime(PAPER_METHODS[:1], grid, splits, None, None, lambda _: None, False)
-    assert (chosen["learning_rate"], chosen["epochs"], chosen["input_norm"], chosen["weight_decay"]) == (
+    assert (chosen.learning_rate, chosen.epochs, chosen.input_norm, chosen.weight_decay) == (
         3e-3,
         100,
         "unit",

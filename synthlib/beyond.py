@@ -57,6 +57,7 @@ from synthlib.data import ImageDataset
 from synthlib.engine import Job, Outcome, PlannedRun, RunContext, RunResult, execute
 from synthlib.experiment import RunConfig, SplitTensors, build_model, cnn_run, run_one, run_split
 from synthlib.features import FrozenFeatures, extract_features, frozen_features
+from synthlib.launch import LaunchError, LaunchSettings, add_launch_arguments, launch, launch_settings
 from synthlib.models import ArchitectureConfig
 from synthlib.protocols import Protocol, get_protocol
 from synthlib.records import RunRecord
@@ -395,6 +396,34 @@ class BeyondStudy:
         jobs = self.plan(data, results_root, grid, seeds, columns, sizes)
         return execute(jobs, RunContext(data, device, cache_dir), log)
 
+    def launch(
+        self,
+        data: ImageDataset,
+        results_root: str | Path,
+        settings: LaunchSettings,
+        grid: str = "cpu",
+        seeds: Sequence[int] | None = None,
+        columns: Sequence[str] | None = None,
+        sizes: Sequence[int] | None = None,
+        root: str | Path | None = None,
+        device: str = "auto",
+        cache_dir: str | Path | None = None,
+        log: Callable[[str], None] = print,
+    ) -> Outcome:
+        """``run`` through ``settings.launcher`` (``synthlib.launch``): in process, or as a submitit job array
+        of one task per dataset, column and seed (its sizes share the frozen kernels' test features), each
+        task loading ``data.name`` from the data root ``root``. The same records; finished ones are reused."""
+        if settings.launcher == "inprocess":
+            return self.run(data, results_root, grid, seeds, columns, sizes, device, cache_dir, log)
+        results = Path(results_root).resolve()
+        folder = settings.folder if settings.folder is not None else results / "submitit"
+        jobs = self.plan(data, results, grid, seeds, columns, sizes)
+
+        def curve(job: Job) -> tuple[str, str, int]:
+            return job.runs[0].dataset, job.runs[0].method, job.runs[0].seed
+
+        return launch(jobs, settings, folder, root, device, cache_dir, log, key=curve)
+
     def deviations(self, grid: str = "cpu") -> str:
         """The differences from the paper and from ``sound``, and what the grid did not run, as markdown."""
         lines = [
@@ -449,8 +478,9 @@ BEYOND = BeyondStudy()
 
 
 def main(argv: Sequence[str]) -> int:
-    """``python -m synthlib.beyond run [--grid cpu|full] [--results DIR] [--device D] DATASET...`` runs the
-    learning curves (finished records are reused); ``show`` prints the columns and the grids."""
+    """``python -m synthlib.beyond run [--grid cpu|full] [--results DIR] [--device D] [--launcher inprocess|local|
+    slurm] DATASET...`` runs the learning curves (finished records are reused; ``--launcher``: where, see
+    ``synthlib.launch``); ``show`` prints the columns and the grids."""
     from synthlib.data import load_dataset
 
     parser = argparse.ArgumentParser(prog="python -m synthlib.beyond", description=main.__doc__)
@@ -463,6 +493,7 @@ def main(argv: Sequence[str]) -> int:
     run.add_argument("--seeds", type=int, nargs="*", default=None)
     run.add_argument("--columns", nargs="*", default=None)
     run.add_argument("--sizes", type=int, nargs="*", default=None)
+    add_launch_arguments(run)
     commands.add_parser("show", help="the columns and the grids")
     args = parser.parse_args(list(argv))
     if args.command == "show":
@@ -472,9 +503,16 @@ def main(argv: Sequence[str]) -> int:
             print(f"grid {grid.name}: {grid.description}")
         return 0
     failures = []
+    settings = launch_settings(args)
     for dataset in args.datasets:
         data = load_dataset(dataset)
-        outcome = BEYOND.run(data, args.results, args.grid, args.seeds, args.columns, args.sizes, args.device)
+        try:
+            outcome = BEYOND.launch(
+                data, args.results, settings, args.grid, args.seeds, args.columns, args.sizes, device=args.device
+            )
+        except LaunchError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         print(f"{dataset}: {outcome.ran} run(s), {outcome.reused} reused, {len(outcome.failures)} failed", flush=True)
         failures += outcome.failures
     for failure in failures:

@@ -30,11 +30,12 @@
 #   SKIP_EXPLORATION  1 to skip notebooks 01 and 02 (distributions and kernels)
 #   BEYOND_GRID       the learning curves' grid: cpu (default; trained columns stop at smaller sizes), full
 #                     (every column at every size: a GPU, DEVICE=cuda) or none
-#   LAUNCHER          where 04_experiment's runs execute: inprocess (default), local (processes on this
-#                     machine) or slurm (a Slurm job array), the last two through submitit (synthlib/launch.py;
-#                     README, "Beyond one machine"). For local and slurm: SLURM_GPUS (GPUs per task, default 1),
-#                     SLURM_TIME_MIN (per task, default 120), SLURM_ARRAY_PARALLELISM (tasks at once,
-#                     default 32); for slurm: SLURM_PARTITION and SLURM_CPUS (default: the cluster's)
+#   LAUNCHER          where 04_experiment's runs and the learning curves execute: inprocess (default), local
+#                     (processes on this machine) or slurm (a Slurm job array), the last two through submitit
+#                     (synthlib/launch.py; docs/beyond_one_machine.md). For local and slurm: SLURM_GPUS (GPUs
+#                     per task, default 1 with DEVICE=cuda, else 0), SLURM_TIME_MIN (per task, default 120),
+#                     SLURM_ARRAY_PARALLELISM (tasks at once, default 32); for slurm: SLURM_PARTITION and
+#                     SLURM_CPUS (default: the cluster's)
 set -uo pipefail
 cd "$(dirname "$0")"
 source scripts/bootstrap.sh
@@ -55,12 +56,27 @@ case "$launcher" in
     inprocess | local | slurm) ;;
     *) echo "error: unknown LAUNCHER '$launcher'; valid values are: inprocess, local, slurm" >&2; exit 2 ;;
 esac
-launch_args=(-p launcher "$launcher")
-[ -n "${SLURM_PARTITION:-}" ] && launch_args+=(-r slurm_partition "$SLURM_PARTITION")
-[ -n "${SLURM_GPUS:-}" ] && launch_args+=(-p gpus_per_task "$SLURM_GPUS")
-[ -n "${SLURM_CPUS:-}" ] && launch_args+=(-p cpus_per_task "$SLURM_CPUS")
-[ -n "${SLURM_TIME_MIN:-}" ] && launch_args+=(-p time_limit_min "$SLURM_TIME_MIN")
-[ -n "${SLURM_ARRAY_PARALLELISM:-}" ] && launch_args+=(-p array_parallelism "$SLURM_ARRAY_PARALLELISM")
+# A GPU per task only where the runs use one: a cluster without GPUs rejects the request.
+gpus="${SLURM_GPUS:-$([ "$device" = cuda ] && echo 1 || echo 0)}"
+# The same settings for notebook 04 (papermill parameters) and the learning curves (options of synthlib.beyond).
+launch_args=(-p launcher "$launcher" -p gpus_per_task "$gpus")
+beyond_launch_args=(--launcher "$launcher" --gpus-per-task "$gpus")
+if [ -n "${SLURM_PARTITION:-}" ]; then
+    launch_args+=(-r slurm_partition "$SLURM_PARTITION")
+    beyond_launch_args+=(--partition "$SLURM_PARTITION")
+fi
+if [ -n "${SLURM_CPUS:-}" ]; then
+    launch_args+=(-p cpus_per_task "$SLURM_CPUS")
+    beyond_launch_args+=(--cpus-per-task "$SLURM_CPUS")
+fi
+if [ -n "${SLURM_TIME_MIN:-}" ]; then
+    launch_args+=(-p time_limit_min "$SLURM_TIME_MIN")
+    beyond_launch_args+=(--time-limit-min "$SLURM_TIME_MIN")
+fi
+if [ -n "${SLURM_ARRAY_PARALLELISM:-}" ]; then
+    launch_args+=(-p array_parallelism "$SLURM_ARRAY_PARALLELISM")
+    beyond_launch_args+=(--array-parallelism "$SLURM_ARRAY_PARALLELISM")
+fi
 results="$(mkdir -p "${RESULTS_DIR:-results}" && cd "${RESULTS_DIR:-results}" && pwd)"
 figures_default=figures
 [ -n "${RESULTS_DIR:-}" ] && figures_default="$results/figures"
@@ -150,7 +166,7 @@ elif [ ${#beyond_datasets[@]} -eq 0 ]; then
 else
     echo "== learning curves (grid $beyond_grid): ${beyond_datasets[*]}"
     if ! python -m synthlib.beyond run --grid "$beyond_grid" --results "$results" --device "$device" \
-        "${beyond_datasets[@]}"; then
+        "${beyond_launch_args[@]}" "${beyond_datasets[@]}"; then
         failed+=("beyond")
     fi
     notebook 07_beyond 07_beyond -p results_dir "$results_nb" -p figures_dir "$figures_nb"

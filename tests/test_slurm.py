@@ -158,8 +158,10 @@ def test_slurm_task_cancelled_mid_run_is_reported_and_only_it_is_recomputed(slur
     finished = digests(root)
     assert len(finished) == 5
 
-    rerun = launch(jobs, settings, root / "submitit", device="cpu", log=lines.append)
+    relaunched: list[str] = []
+    rerun = launch(jobs, settings, root / "submitit", device="cpu", log=relaunched.append)
     assert (rerun.ran, rerun.reused, rerun.failures) == (1, 5, [])
+    assert relaunched[0].startswith("slurm: 1 task(s) submitted as job array"), "only the missing job is sent"
     after = digests(root)
     assert len(after) == 6
     assert all(after[path] == digest for path, digest in finished.items()), "a finished record was recomputed"

@@ -261,9 +261,10 @@ def slurm_states(array_id: str) -> dict[str, str] | None:
         except ValueError:
             continue
         for main, *bounds in ranges:
-            if bounds:
-                for index in range(int(bounds[0]), int(bounds[-1]) + 1):
-                    states[f"{main}_{index}"] = state.strip()
+            if not bounds:  # a one-task "array" is a plain job (submitit's map_array of one)
+                states[main] = state.strip()
+            for index in range(int(bounds[0]), int(bounds[-1]) + 1) if bounds else ():
+                states[f"{main}_{index}"] = state.strip()
     queued = _command(["squeue", "-h", "-r", "-j", array_id, "-o", "%i|%T"])
     if queued is None and accounted is None:
         return None
@@ -368,7 +369,7 @@ def launch(
             crash = f"task {job.job_id} raised (state {state})"
         if crash is not None:
             crash += f"; logs: {job.paths.stdout}, {job.paths.stderr}"
-            log(f"FAILED: {crash}; its jobs: {', '.join(engine_job.label for engine_job in task)}")
+            log(f"FAILED: {crash}; its jobs: {', '.join(job_name(engine_job) for engine_job in task)}")
             reasons.update((id(engine_job), crash) for engine_job in task)
             return
         for line in job.result():  # jobs that failed inside the run loop of a finished task
@@ -388,14 +389,22 @@ def launch(
             args: list[list[Any]] = [group, [str(data_root(root))] * n, [device] * n, [cache] * n]
             submitted = submit(executor, settings, folder, args)
             task_of.update((job.job_id, task) for job, task in zip(submitted, group))
-            if settings.launcher == "slurm":
+            if settings.launcher == "slurm" and n > 1:
                 array = submitted[0].job_id.split("_")[0]
                 where = f"job array {array} (tasks {array}_0-{n - 1}, at most {settings.array_parallelism} at once)"
+            elif settings.launcher == "slurm":  # submitit sends a single task as a plain job
+                where = f"job {submitted[0].job_id}"
             else:
                 where = f"processes {', '.join(job.job_id for job in submitted)}"
             log(f"{settings.launcher}: {n} task(s) submitted as {where}; logs in {folder}")
             wait_for(submitted, settings, report)
     return read_outcome(jobs, finished_before, reasons)
+
+
+def job_name(job: Job) -> str:
+    """A job in the launcher's reports: its label, with its run's setting when it has one run (a learning
+    curve's size, ``n0002``)."""
+    return job.runs[0].label if len(job.runs) == 1 else job.label
 
 
 def read_outcome(jobs: Sequence[Job], finished_before: set[Path], reasons: dict[int, str]) -> Outcome:
@@ -416,7 +425,7 @@ def read_outcome(jobs: Sequence[Job], finished_before: set[Path], reasons: dict[
                 outcome.ran += 1
         if missing:
             reason = reasons.get(id(job), "not run")
-            outcome.failures.append(f"{job.label} ({len(missing)} run(s)): {reason}; rerun to recover them")
+            outcome.failures.append(f"{job_name(job)} ({len(missing)} run(s)): {reason}; rerun to recover them")
     return outcome
 
 
@@ -488,6 +497,7 @@ __all__ = [
     "launch",
     "launch_settings",
     "make_executor",
+    "job_name",
     "read_outcome",
     "run_protocol",
     "slurm_states",

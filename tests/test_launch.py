@@ -24,6 +24,7 @@ from synthlib.data import load_dataset
 from synthlib.engine import Job, PlannedRun, RunContext, RunResult
 from synthlib.launch import (
     LaunchSettings,
+    job_name,
     launch,
     make_executor,
     rejection_message,
@@ -163,7 +164,7 @@ def test_submitit_killed_or_failing_tasks_are_reported_and_a_rerun_recovers_them
     lines: list[str] = []
     first = launch(failing, LOCAL, root / "submitit", device="cpu", log=lines.append)
     assert (first.ran, first.reused) == (4, 0)
-    assert [line.split(" (")[0] for line in first.failures] == [jobs[2].label, jobs[4].label]
+    assert [line.split(" (")[0] for line in first.failures] == [job_name(jobs[2]), job_name(jobs[4])]
     assert "ended without a result" in first.failures[0] and "failed in task" in first.failures[1]
     assert all("rerun" in line for line in first.failures)
     assert any(line.startswith("FAILED: task") and jobs[1].label in line for line in lines)
@@ -217,6 +218,8 @@ def test_submitit_slurm_states_merge_accounting_and_the_queue(tmp_path, monkeypa
     assert slurm_states("16") == {"16_0": "COMPLETED", "16_1": "CANCELLED", "16_2": "PENDING", "16_3": "PENDING"}
     fake_commands(tmp_path, monkeypatch, sacct="echo 'no accounting' >&2; exit 1", squeue="echo '16_0|RUNNING'")
     assert slurm_states("16") == {"16_0": "RUNNING"}
+    fake_commands(tmp_path, monkeypatch, sacct="echo '17|CANCELLED by 0'", squeue="exit 1")
+    assert slurm_states("17") == {"17": "CANCELLED by 0"}  # a one-task array is submitted as a plain job
     fake_commands(tmp_path, monkeypatch, sacct="exit 1", squeue="exit 1")
     assert slurm_states("16") is None
 
@@ -236,7 +239,7 @@ def test_submitit_array_is_named_and_a_vanished_task_reported_without_waiting_fo
     lines: list[str] = []
     outcome = launch(jobs, settings, root / "submitit", device="cpu", log=lines.append)
     assert lines[0].startswith("slurm: 2 task(s) submitted as job array 16 (tasks 16_0-1, at most 32 at once)")
-    assert [line.split(" (")[0] for line in outcome.failures] == [job.label for job in jobs]
+    assert [line.split(" (")[0] for line in outcome.failures] == [job_name(job) for job in jobs]
     assert "task 16_0 disappeared: neither squeue nor sacct lists it" in outcome.failures[0]
     assert "task 16_1 disappeared" in outcome.failures[2]
 

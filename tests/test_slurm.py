@@ -28,7 +28,7 @@ import submitit
 from synthlib.beyond import BEYOND
 from synthlib.data import load_dataset
 from synthlib.engine import Job, Outcome, PlannedRun, RunContext, RunResult
-from synthlib.launch import LaunchError, LaunchSettings, launch, run_protocol
+from synthlib.launch import LaunchError, LaunchSettings, job_name, launch, run_protocol
 from tests.conftest import REPO_ROOT
 from tests.test_beyond import write_sound_tuning
 from tests.test_launch import PROTOCOL, fresh_root, quiet, record_texts
@@ -151,17 +151,17 @@ def test_slurm_task_cancelled_mid_run_is_reported_and_only_it_is_recomputed(slur
     assert not sender.is_alive(), f"the launcher did not see the cancelled task: {lines}"
     (first,) = outcomes
     assert (first.ran, first.reused) == (5, 0)
-    assert [line.split(" (")[0] for line in first.failures] == [jobs[2].label]
+    assert [line.split(" (")[0] for line in first.failures] == [job_name(jobs[2])]
     assert f"task {task} ended without a result (state CANCELLED" in first.failures[0]
     assert "rerun" in first.failures[0]
-    assert any(line.startswith(f"FAILED: task {task}") and jobs[2].label in line for line in lines), lines
+    assert any(line.startswith(f"FAILED: task {task}") and job_name(jobs[2]) in line for line in lines), lines
     finished = digests(root)
     assert len(finished) == 5
 
     relaunched: list[str] = []
     rerun = launch(jobs, settings, root / "submitit", device="cpu", log=relaunched.append)
     assert (rerun.ran, rerun.reused, rerun.failures) == (1, 5, [])
-    assert relaunched[0].startswith("slurm: 1 task(s) submitted as job array"), "only the missing job is sent"
+    assert relaunched[0].startswith("slurm: 1 task(s) submitted as job "), "only the missing job is sent"
     after = digests(root)
     assert len(after) == 6
     assert all(after[path] == digest for path, digest in finished.items()), "a finished record was recomputed"

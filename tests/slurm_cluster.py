@@ -337,6 +337,10 @@ def under_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def cluster_for_tests() -> Iterator[SlurmCluster]:
     """The session fixture's body: start a cluster (or skip with the reason; under CI, fail), point this
     process's Slurm commands at it (``SLURM_CONF``), yield it, and stop every daemon at the end, whatever
@@ -354,9 +358,15 @@ def cluster_for_tests() -> Iterator[SlurmCluster]:
     print(f"\nSlurm test cluster {cluster.name} idle after {time.monotonic() - started:.1f} s in {cluster.folder}")
     before = os.environ.get("SLURM_CONF")
     os.environ["SLURM_CONF"] = str(cluster.conf)
+    # a SIGTERM (a CI job's time limit) becomes an interrupt, so that the daemons are still stopped
+    handler = signal.getsignal(signal.SIGTERM)
+    if handler == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         yield cluster
     finally:
+        if handler == signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         if before is None:
             os.environ.pop("SLURM_CONF", None)
         else:

@@ -138,7 +138,8 @@ def test_slurm_task_cancelled_mid_run_is_reported_and_only_it_is_recomputed(slur
     lines: list[str] = []
     outcomes: list[Outcome] = []
     sender = threading.Thread(
-        target=lambda: outcomes.append(launch(blocking, settings, root / "submitit", device="cpu", log=lines.append))
+        target=lambda: outcomes.append(launch(blocking, settings, root / "submitit", device="cpu", log=lines.append)),
+        daemon=True,  # a failed test does not keep pytest waiting for it
     )
     sender.start()
     deadline = time.monotonic() + 180

@@ -35,11 +35,12 @@
 #   SKIP_EXPLORATION  1 to skip notebooks 01 and 02 (distributions and kernels)
 #   CURVES_GRID       the learning curves' grid: cpu (default; trained columns stop at smaller sizes), full
 #                     (every column at every size: a GPU, DEVICE=cuda) or none
-#   LAUNCHER          where 04_experiment's runs execute: inprocess (default), local (processes on this
-#                     machine) or slurm (a Slurm job array), the last two through submitit (synthlib/launch.py;
-#                     docs/beyond_one_machine.md). For local and slurm: SLURM_GPUS (GPUs per task, default 1),
-#                     SLURM_TIME_MIN (per task, default 120), SLURM_ARRAY_PARALLELISM (tasks at once,
-#                     default 32); for slurm: SLURM_PARTITION and SLURM_CPUS (default: the cluster's)
+#   LAUNCHER          where 04_experiment's runs and the learning curves execute: inprocess (default), local
+#                     (processes on this machine) or slurm (a Slurm job array), the last two through submitit
+#                     (synthlib/launch.py; docs/beyond_one_machine.md). For local and slurm: SLURM_GPUS (GPUs
+#                     per task, default 1 with DEVICE=cuda, else 0), SLURM_TIME_MIN (per task, default 120),
+#                     SLURM_ARRAY_PARALLELISM (tasks at once, default 32); for slurm: SLURM_PARTITION and
+#                     SLURM_CPUS (default: the cluster's)
 set -uo pipefail
 cd "$(dirname "$0")"
 source scripts/bootstrap.sh
@@ -68,12 +69,27 @@ case "$launcher" in
     inprocess | local | slurm) ;;
     *) echo "error: unknown LAUNCHER '$launcher'; valid values are: inprocess, local, slurm" >&2; exit 2 ;;
 esac
-launch_args=(-p launcher "$launcher")
-[ -n "${SLURM_PARTITION:-}" ] && launch_args+=(-r slurm_partition "$SLURM_PARTITION")
-[ -n "${SLURM_GPUS:-}" ] && launch_args+=(-p gpus_per_task "$SLURM_GPUS")
-[ -n "${SLURM_CPUS:-}" ] && launch_args+=(-p cpus_per_task "$SLURM_CPUS")
-[ -n "${SLURM_TIME_MIN:-}" ] && launch_args+=(-p time_limit_min "$SLURM_TIME_MIN")
-[ -n "${SLURM_ARRAY_PARALLELISM:-}" ] && launch_args+=(-p array_parallelism "$SLURM_ARRAY_PARALLELISM")
+# A GPU per task only where the runs use one: a cluster without GPUs rejects the request.
+gpus="${SLURM_GPUS:-$([ "$device" = cuda ] && echo 1 || echo 0)}"
+# The same settings for notebook 04 (papermill parameters) and the learning curves (options of python -m synthlib curves run).
+launch_args=(-p launcher "$launcher" -p gpus_per_task "$gpus")
+curves_launch_args=(--launcher "$launcher" --gpus-per-task "$gpus")
+if [ -n "${SLURM_PARTITION:-}" ]; then
+    launch_args+=(-r slurm_partition "$SLURM_PARTITION")
+    curves_launch_args+=(--partition "$SLURM_PARTITION")
+fi
+if [ -n "${SLURM_CPUS:-}" ]; then
+    launch_args+=(-p cpus_per_task "$SLURM_CPUS")
+    curves_launch_args+=(--cpus-per-task "$SLURM_CPUS")
+fi
+if [ -n "${SLURM_TIME_MIN:-}" ]; then
+    launch_args+=(-p time_limit_min "$SLURM_TIME_MIN")
+    curves_launch_args+=(--time-limit-min "$SLURM_TIME_MIN")
+fi
+if [ -n "${SLURM_ARRAY_PARALLELISM:-}" ]; then
+    launch_args+=(-p array_parallelism "$SLURM_ARRAY_PARALLELISM")
+    curves_launch_args+=(--array-parallelism "$SLURM_ARRAY_PARALLELISM")
+fi
 results="$(mkdir -p "${RESULTS_DIR:-results}" && cd "${RESULTS_DIR:-results}" && pwd)"
 figures_default=figures
 [ -n "${RESULTS_DIR:-}" ] && figures_default="$results/figures"
@@ -166,7 +182,7 @@ elif [ ${#curves_datasets[@]} -eq 0 ]; then
 else
     echo "== learning curves (grid $curves_grid): ${curves_datasets[*]}"
     if ! python -m synthlib curves run --grid "$curves_grid" --results "$results" --device "$device" \
-        "${curves_datasets[@]}"; then
+        "${curves_launch_args[@]}" "${curves_datasets[@]}"; then
         failed+=("learning_curves")
     fi
     notebook 07_learning_curves 07_learning_curves -p results_dir "$results_nb" -p figures_dir "$figures_nb"

@@ -16,7 +16,7 @@ from pathlib import Path
 from synthlib.all_studies import dependency_order
 from synthlib.audit import check_results
 from synthlib.data import load_dataset
-from synthlib.launch import LAUNCHERS, LaunchSettings
+from synthlib.launch import LaunchError, add_launch_arguments, launch_settings
 from synthlib.learning_curves import GRIDS, LEARNING_CURVES
 from synthlib.protocols import get_protocol, protocol_names
 from synthlib.runner import run_study
@@ -83,10 +83,10 @@ def _curves_parser(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--grid", default="cpu", choices=sorted(GRIDS))
     run.add_argument("--results", default="results", type=Path)
     run.add_argument("--device", default="auto")
-    run.add_argument("--launcher", default="inprocess", choices=LAUNCHERS)
     run.add_argument("--seeds", type=int, nargs="*", default=None)
     run.add_argument("--columns", nargs="*", default=None)
     run.add_argument("--sizes", type=int, nargs="*", default=None)
+    add_launch_arguments(run)
     _command(sub, "show", "the columns and the grids", "python -m synthlib curves show")
 
 
@@ -154,20 +154,28 @@ def _curves(args: argparse.Namespace) -> int:
             print(f"grid {grid.name}: {grid.description}")
         return 0
     failures = []
-    settings = LaunchSettings(launcher=args.launcher)
+    try:
+        settings = launch_settings(args)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     for dataset in args.datasets:
         data = load_dataset(dataset)
-        outcome = run_study(
-            LEARNING_CURVES,
-            data,
-            args.results,
-            settings,
-            args.seeds,
-            device=args.device,
-            grid=args.grid,
-            columns=args.columns,
-            sizes=args.sizes,
-        )
+        try:
+            outcome = run_study(
+                LEARNING_CURVES,
+                data,
+                args.results,
+                settings,
+                args.seeds,
+                device=args.device,
+                grid=args.grid,
+                columns=args.columns,
+                sizes=args.sizes,
+            )
+        except LaunchError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         print(f"{dataset}: {outcome.ran} run(s), {outcome.reused} reused, {len(outcome.failures)} failed", flush=True)
         failures += outcome.failures
     for failure in failures:

@@ -43,7 +43,7 @@ The columns (``COLUMNS``):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -258,6 +258,12 @@ class CurveJob(Job):
             yield planned, replace(result, timing=timing)
 
 
+def curve_task(job: Job) -> tuple[str, str, int]:
+    """The array task of a learning-curve job: its dataset, column and seed."""
+    run = job.runs[0]
+    return run.dataset, run.method, run.seed
+
+
 def _epochs(n: int) -> str:
     return f"{n} epoch" + ("" if n == 1 else "s")
 
@@ -290,6 +296,11 @@ class LearningCurves(Study):
     def protocol(self) -> Protocol:
         """The registered protocol whose rules, options and tuned settings this study takes."""
         return get_protocol(self.settings_from)
+
+    def array_task_key(self) -> Callable[[Job], Hashable]:
+        """Through a launcher, one array task per dataset, column and seed: its sizes share the frozen
+        kernels' test features (``CurveJob``)."""
+        return curve_task
 
     def column_labels(self) -> dict[str, str]:
         return {c.name: c.label for c in self.columns}

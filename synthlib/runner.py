@@ -56,6 +56,7 @@ def seeds_after_pilot(
 
 
 def _execute(
+    study: Study,
     jobs: Sequence[Job],
     data: ImageDataset,
     results_root: Path,
@@ -68,7 +69,7 @@ def _execute(
     if settings.launcher == "inprocess":
         return execute(jobs, RunContext(data, device, cache_dir), log)
     folder = settings.folder if settings.folder is not None else results_root / "submitit"
-    return launch(jobs, settings, folder, root, device, cache_dir, log)
+    return launch(jobs, settings, folder, root, device, cache_dir, log, key=study.array_task_key())
 
 
 def run_study(
@@ -89,12 +90,12 @@ def run_study(
     settings.check()
     results = Path(results_root) if settings.launcher == "inprocess" else Path(results_root).resolve()
     jobs = study.plan(data, results, seeds, **plan_options)
-    outcome = _execute(jobs, data, results, settings, root, device, cache_dir, log)
+    outcome = _execute(study, jobs, data, results, settings, root, device, cache_dir, log)
     more = seeds_after_pilot(study, outcome, seeds, log)
     if more is None:
         return outcome
     jobs = study.plan(data, results, more, **plan_options)
-    return _execute(jobs, data, results, settings, root, device, cache_dir, log)
+    return _execute(study, jobs, data, results, settings, root, device, cache_dir, log)
 
 
 __all__ = ["ESTIMATE_COLUMNS", "pilot_estimate", "run_study", "seeds_after_pilot"]

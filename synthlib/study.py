@@ -26,7 +26,7 @@ built-in study, so that importing it gives the whole registry.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -54,6 +54,11 @@ class Study(ABC):
 
     def runs_dir(self, results_root: str | Path) -> Path:
         return self.folder(results_root) / "runs"
+
+    def array_task_key(self) -> Callable[[Job], Hashable] | None:
+        """Sent through a launcher (``synthlib.launch``), the jobs of one key share an array task; None:
+        ``LaunchSettings.jobs_per_task`` jobs per task, in plan order."""
+        return None
 
     @abstractmethod
     def column_labels(self) -> dict[str, str]:

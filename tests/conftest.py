@@ -26,6 +26,22 @@ def real_data_root() -> Path:
     return root
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "slurm: against a one-node Slurm cluster the tests start (tests/slurm_cluster.py; root, Debian's packages)",
+    )
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """A one-node Slurm cluster for the session (``tests.slurm_cluster``), stopped at its end; skips with the
+    reason where it cannot start (under CI: fails)."""
+    from tests.slurm_cluster import cluster_for_tests
+
+    yield from cluster_for_tests()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Start nbval from a clean scratch folder, so notebooks never reuse a previous session's records."""
     import shutil

@@ -10,6 +10,7 @@ import shutil
 import signal
 import stat
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +22,16 @@ import submitit
 from synthlib.columns import BASELINES, PAPER_METHODS
 from synthlib.data import load_dataset
 from synthlib.engine import Job, PlannedRun, RunContext, RunResult
-from synthlib.launch import LaunchSettings, launch, make_executor, task_groups
+from synthlib.launch import (
+    LaunchSettings,
+    job_name,
+    launch,
+    make_executor,
+    rejection_message,
+    slurm_states,
+    task_groups,
+    wait_for,
+)
 from synthlib.protocols import get_protocol
 from synthlib.runner import run_study
 from tests.test_protocols import SMALL_GRID as GRID  # one setting, 1-2 epochs, one tuning seed
@@ -154,7 +164,7 @@ def test_submitit_killed_or_failing_tasks_are_reported_and_a_rerun_recovers_them
     lines: list[str] = []
     first = launch(failing, LOCAL, root / "submitit", device="cpu", log=lines.append)
     assert (first.ran, first.reused) == (4, 0)
-    assert [line.split(" (")[0] for line in first.failures] == [jobs[2].label, jobs[4].label]
+    assert [line.split(" (")[0] for line in first.failures] == [job_name(jobs[2]), job_name(jobs[4])]
     assert "ended without a result" in first.failures[0] and "failed in task" in first.failures[1]
     assert all("rerun" in line for line in first.failures)
     assert any(line.startswith("FAILED: task") and jobs[1].label in line for line in lines)
@@ -166,3 +176,94 @@ def test_submitit_killed_or_failing_tasks_are_reported_and_a_rerun_recovers_them
     assert (rerun.ran, rerun.reused, rerun.failures) == (2, 4, [])
     assert all(path.read_bytes() == text for path, text in finished.items()), "a finished record was recomputed"
     assert len(list(PROTOCOL.runs_dir(root).glob("*/*.json"))) == N_RUNS
+
+
+def fake_commands(tmp_path: Path, monkeypatch, **scripts: str) -> None:
+    """Stand-ins for Slurm's commands on PATH: ``name`` runs the shell text ``scripts[name]``."""
+    folder = tmp_path / "bin"
+    folder.mkdir(exist_ok=True)
+    for name, text in scripts.items():
+        path = folder / name
+        path.write_text(f"#!/bin/sh\n{text}\n")
+        path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_submitit_tasks_ask_for_a_gpu_only_on_cuda(tmp_path, monkeypatch):
+    fake_commands(tmp_path, monkeypatch, srun="exit 1")
+    settings = LaunchSettings("slurm")
+    assert (settings.gpus("cpu"), settings.gpus("auto"), settings.gpus("cuda"), settings.gpus("cuda:1")) == (0, 0, 1, 1)
+    assert make_executor(settings, tmp_path / "submitit", "cpu").parameters["gpus_per_node"] == 0
+    assert make_executor(settings, tmp_path / "submitit", "cuda").parameters["gpus_per_node"] == 1
+    assert (
+        make_executor(replace(settings, gpus_per_task=2), tmp_path / "submitit", "cpu").parameters["gpus_per_node"] == 2
+    )
+
+
+def test_submitit_a_rejection_names_the_setting_to_change_in_one_line():
+    gres = "sbatch: error: Batch job submission failed: Invalid generic resource (gres) specification\n"
+    message = rejection_message(gres, LaunchSettings("slurm", gpus_per_task=1))
+    assert message == (
+        "Slurm rejected the job array: Batch job submission failed: Invalid generic resource (gres) specification. "
+        "Change SLURM_GPUS (gpus_per_task, --gpus-per-task), now 1: 0 on a cluster or partition without GPUs"
+    )
+    other = rejection_message("sbatch: error: Batch job submission failed: Invalid account", LaunchSettings("slurm"))
+    assert "\n" not in other and "Invalid account" in other and "SLURM_PARTITION" in other
+    assert "SLURM_TIME_MIN" in rejection_message("error: Requested time limit is invalid", LaunchSettings("slurm"))
+
+
+def test_submitit_slurm_states_merge_accounting_and_the_queue(tmp_path, monkeypatch):
+    sacct = "echo '16_0|COMPLETED'; echo '16_1|RUNNING'; echo '16_[2-3%1]|PENDING'"
+    fake_commands(tmp_path, monkeypatch, sacct=sacct, squeue="echo '16_1|CANCELLED'")
+    assert slurm_states("16") == {"16_0": "COMPLETED", "16_1": "CANCELLED", "16_2": "PENDING", "16_3": "PENDING"}
+    fake_commands(tmp_path, monkeypatch, sacct="echo 'no accounting' >&2; exit 1", squeue="echo '16_0|RUNNING'")
+    assert slurm_states("16") == {"16_0": "RUNNING"}
+    fake_commands(tmp_path, monkeypatch, sacct="echo '17|CANCELLED by 0'", squeue="exit 1")
+    assert slurm_states("17") == {"17": "CANCELLED by 0"}  # a one-task array is submitted as a plain job
+    fake_commands(tmp_path, monkeypatch, sacct="exit 1", squeue="exit 1")
+    assert slurm_states("16") is None
+
+
+def test_submitit_array_is_named_and_a_vanished_task_reported_without_waiting_forever(
+    gray, tuned_root, tmp_path, monkeypatch
+):
+    """sbatch accepts the array (job 16); then neither squeue nor sacct lists its tasks and no result comes:
+    the launcher names the array, reports both tasks as disappeared, and returns."""
+    fake_commands(
+        tmp_path, monkeypatch, srun="exit 1", sbatch="echo 'Submitted batch job 16'", sacct="exit 0", squeue="exit 0"
+    )
+    monkeypatch.setattr(submitit.core.core.Job, "_results_timeout_s", 0)
+    root = fresh_root(tuned_root, tmp_path / "results")
+    jobs = PROTOCOL.plan(gray.name, root.resolve(), seeds=(0,))
+    settings = LaunchSettings("slurm", jobs_per_task=2, poll_s=0.05, wait_timeout_min=1)
+    lines: list[str] = []
+    outcome = launch(jobs, settings, root / "submitit", device="cpu", log=lines.append)
+    assert lines[0].startswith("slurm: 2 task(s) submitted as job array 16 (tasks 16_0-1, at most 32 at once)")
+    assert [line.split(" (")[0] for line in outcome.failures] == [job_name(job) for job in jobs]
+    assert "task 16_0 disappeared: neither squeue nor sacct lists it" in outcome.failures[0]
+    assert "task 16_1 disappeared" in outcome.failures[2]
+
+
+class Stuck:
+    """A submitit job that runs forever and never writes its result."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.job_id = "77"
+        self.paths = type("Paths", (), {"result_pickle": tmp_path / "never.pkl"})()
+        self.state = "RUNNING"
+        self.cancelled = False
+        self._results_timeout_s = 0
+
+    def cancel(self, check: bool = True) -> None:
+        self.cancelled = True
+
+
+def test_submitit_a_task_running_past_its_wait_timeout_is_cancelled_and_reported(tmp_path):
+    stuck = Stuck(tmp_path)
+    settings = LaunchSettings("local", wait_timeout_min=0.01, poll_s=0.05)  # 0.6 s
+    started = time.monotonic()
+    reasons = wait_for([stuck], settings)  # type: ignore[list-item]
+    assert time.monotonic() - started < 5
+    assert reasons == {"77": "task 77 did not finish within wait_timeout_min=0.01 (state RUNNING); cancelled"}
+    assert stuck.cancelled
+    assert LaunchSettings("slurm", time_limit_min=30, max_requeues=3).wait_limit_min == 130

@@ -13,6 +13,11 @@ For every run record under ``RESULTS_DIR/<protocol>/runs/`` it checks that the r
 Records whose library source hash differs from the current one are counted, not failed: a change
 that leaves every configuration's result alone (a docstring, a new module) is allowed to follow
 the records. The command prints one line per problem and exits 1 if there is any, else 0.
+
+It then names the machines behind the records (``machine_summary``): per machine (CPU model, PyTorch's
+CPU capability, thread count, GPU), how many records of each protocol it made. Records made before
+records named their machine (no ``environment["machine"]``) are counted as "machine unknown", with
+the device they name; they are not a problem.
 """
 
 from __future__ import annotations
@@ -20,13 +25,14 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from synthlib.beyond import BEYOND
 from synthlib.engine import PlannedRun
 from synthlib.protocols import get_protocol, protocol_names
-from synthlib.provenance import commit_exists, in_git_checkout, source_sha256
+from synthlib.provenance import commit_exists, in_git_checkout, machine_label, source_sha256
 from synthlib.records import RecordError, RunRecord, parse_record, record_files
 
 
@@ -109,6 +115,36 @@ def check_results(results_root: str | Path) -> tuple[list[Finding], int, int]:
     return findings, checked, other_source
 
 
+def record_machine(record: RunRecord) -> str:
+    """The machine that made ``record``, in one line: ``provenance.machine_label`` of its
+    ``environment["machine"]``, or "machine unknown" with the device the record names."""
+    machine = record.environment.get("machine")
+    return machine_label(machine) if machine else f"machine unknown (device {record.device!r})"
+
+
+def machine_summary(results_root: str | Path) -> dict[str, Counter[str]]:
+    """Per machine (``record_machine``), the number of readable records under
+    ``RESULTS_ROOT/<protocol>/runs`` that it made, per protocol folder; most records first."""
+    counts: dict[str, Counter[str]] = {}
+    for folder in sorted(p for p in Path(results_root).iterdir() if (p / "runs").is_dir()):
+        for path in record_files(folder / "runs"):
+            try:
+                record = parse_record(path)
+            except RecordError:
+                continue  # check_results reports it
+            counts.setdefault(record_machine(record), Counter())[folder.name] += 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1].total(), item[0])))
+
+
+def machine_lines(summary: dict[str, Counter[str]]) -> list[str]:
+    """``machine_summary`` for a reader: one line per machine with its records per protocol."""
+    lines = [f"machines behind the records: {len(summary)}"]
+    for machine, per_protocol in summary.items():
+        protocols = ", ".join(f"{name} {n}" for name, n in sorted(per_protocol.items()))
+        lines.append(f"  {per_protocol.total()} record(s) on {machine}: {protocols}")
+    return lines
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m synthlib.records", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -125,7 +161,9 @@ def main(argv: Sequence[str]) -> int:
         f"{checked} record(s) checked under {args.results_dir}: {len(findings)} problem(s); "
         f"{other_source} made by another library source with an unchanged configuration"
     )
+    for line in machine_lines(machine_summary(args.results_dir)):
+        print(line)
     return 1 if findings else 0
 
 
-__all__ = ["Finding", "check_results", "main"]
+__all__ = ["Finding", "check_results", "machine_lines", "machine_summary", "main", "record_machine"]

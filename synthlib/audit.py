@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -4,8 +4,9 @@ A record holds the run's identity (protocol, dataset, column, seed, training set
 and validation accuracy, the complete resolved configuration and its hash, the device, and the
 provenance of the code (``synthlib.provenance``: git commit, whether the tree was dirty, source
 hash, library versions) with the machine under ``environment["machine"]`` (CPU model, PyTorch's CPU
-capability, thread count, GPU and CUDA versions; absent from records made before it was recorded). Timing lives under ``"timing"`` so that two runs of one configuration on
-one machine give byte-identical records apart from that key.
+capability, thread count, GPU and CUDA versions; absent from records made before it was recorded).
+Timing lives under ``"timing"`` so that two runs of one configuration on one machine give
+byte-identical records apart from that key.
 
 The *key* of a run is ``config_hash`` of its configuration, which holds everything that decides
 the result: every sampler parameter with its defaults merged in, the preprocessing, the

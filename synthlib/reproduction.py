@@ -287,9 +287,7 @@ def report_lines(
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m synthlib.records compare", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m synthlib.records compare", description=__doc__.splitlines()[0])
     parser.add_argument("a", type=Path, help="a results folder, e.g. the committed results")
     parser.add_argument("b", type=Path, help="a results folder of the same configurations, e.g. a rerun")
     parser.add_argument("--all", action="store_true", help="list every column, also those only one folder has")

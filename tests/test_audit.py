@@ -102,8 +102,10 @@ def test_records_name_their_machine_outside_their_key(results):
     path = results / "paper" / "runs" / "synthetic_gray" / "normal__seed0.json"
     machine = json.loads(path.read_text())["environment"]["machine"]
     assert machine == provenance.machine_info("cpu")
-    assert machine["device"] == "cpu" and machine["cpu_model"] and machine["cpu_capability"] == (
-        torch.backends.cpu.get_cpu_capability()
+    assert (
+        machine["device"] == "cpu"
+        and machine["cpu_model"]
+        and machine["cpu_capability"] == (torch.backends.cpu.get_cpu_capability())
     )
     assert machine["threads"] >= 1 and "gpu" not in machine
     edit(path, lambda r: r["environment"]["machine"].update(cpu_model="Other CPU", cpu_capability="AVX512"))

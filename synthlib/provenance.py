@@ -160,7 +160,8 @@ def machine_label(machine: dict[str, Any] | None) -> str:
     if not machine:
         return "machine unknown"
     parts = [str(machine.get("cpu_model", "unknown CPU")), f"cpu {machine.get('cpu_capability', '?')}"]
-    parts.append(f"{machine.get('threads', '?')} threads")
+    threads = machine.get("threads", "?")
+    parts.append(f"{threads} thread" + ("" if threads == 1 else "s"))
     if machine.get("device") == "cuda":
         parts.append(f"{machine.get('gpu')} (CUDA {machine.get('cuda')}, cuDNN {machine.get('cudnn')})")
     forced = machine.get("forced") or {}

@@ -13,17 +13,23 @@ For every run record under ``RESULTS_DIR/<study>/runs/`` it checks that the reco
 Records whose library source hash differs from the current one are counted, not failed: a change
 that leaves every configuration's result alone (a docstring, a new module) is allowed to follow
 the records. The command prints one line per problem and exits 1 if there is any, else 0.
+
+It then names the machines behind the records (``machine_summary``): per machine (CPU model, PyTorch's
+CPU capability, thread count, GPU), how many records of each protocol it made. Records made before
+records named their machine (no ``environment["machine"]``) are counted as "machine unknown", with
+the device they name; they are not a problem.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from synthlib.all_studies import get_study, study_names
-from synthlib.provenance import commit_exists, in_git_checkout, source_sha256
-from synthlib.records import RecordError, parse_record, record_files
+from synthlib.provenance import commit_exists, in_git_checkout, machine_label, source_sha256
+from synthlib.records import RecordError, RunRecord, parse_record, record_files
 
 
 @dataclass(frozen=True)
@@ -85,4 +91,34 @@ def check_results(results_root: str | Path) -> tuple[list[Finding], int, int]:
     return findings, checked, other_source
 
 
-__all__ = ["Finding", "check_results"]
+def record_machine(record: RunRecord) -> str:
+    """The machine that made ``record``, in one line: ``provenance.machine_label`` of its
+    ``environment["machine"]``, or "machine unknown" with the device the record names."""
+    machine = record.environment.get("machine")
+    return machine_label(machine) if machine else f"machine unknown (device {record.device!r})"
+
+
+def machine_summary(results_root: str | Path) -> dict[str, Counter[str]]:
+    """Per machine (``record_machine``), the number of readable records under
+    ``RESULTS_ROOT/<study>/runs`` that it made, per study folder; most records first."""
+    counts: dict[str, Counter[str]] = {}
+    for folder in sorted(p for p in Path(results_root).iterdir() if (p / "runs").is_dir()):
+        for path in record_files(folder / "runs"):
+            try:
+                record = parse_record(path)
+            except RecordError:
+                continue  # check_results reports it
+            counts.setdefault(record_machine(record), Counter())[folder.name] += 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1].total(), item[0])))
+
+
+def machine_lines(summary: dict[str, Counter[str]]) -> list[str]:
+    """``machine_summary`` for a reader: one line per machine with its records per study."""
+    lines = [f"machines behind the records: {len(summary)}"]
+    for machine, per_protocol in summary.items():
+        protocols = ", ".join(f"{name} {n}" for name, n in sorted(per_protocol.items()))
+        lines.append(f"  {per_protocol.total()} record(s) on {machine}: {protocols}")
+    return lines
+
+
+__all__ = ["Finding", "check_results", "machine_lines", "machine_summary", "record_machine"]

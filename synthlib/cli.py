@@ -2,7 +2,8 @@
 
 - ``protocols``: the registered protocols (``list``, ``show``, ``needs-tuning``, ``order``, ``missing``),
   as ``run_all.sh`` asks for them;
-- ``records``: the records check (``check``: is every record current and traceable to a commit);
+- ``records``: the records check (``check``: is every record current and traceable to a commit, and
+  which machines made them) and ``compare`` (two results folders of the same configurations);
 - ``curves``: the learning curves (``run``, ``show``).
 """
 
@@ -14,11 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from synthlib.all_studies import dependency_order
-from synthlib.audit import check_results
+from synthlib.audit import check_results, machine_lines, machine_summary
 from synthlib.data import load_dataset
 from synthlib.launch import LaunchError, add_launch_arguments, launch_settings
 from synthlib.learning_curves import GRIDS, LEARNING_CURVES
 from synthlib.protocols import get_protocol, protocol_names
+from synthlib.reproduction import compare_folders
 from synthlib.runner import run_study
 
 
@@ -68,6 +70,16 @@ def _records_parser(commands: argparse._SubParsersAction) -> None:
         "list stale, dirty-tree and unreadable records (exit status 1 if there is any)",
         "python -m synthlib records check results",
     ).add_argument("results_dir", type=Path)
+    compare = _command(
+        sub,
+        "compare",
+        "compare two results folders of the same configurations: bit-identical records, largest differences, "
+        "changed table cells and verdict judgements (exit status 1 if a cell or judgement changed)",
+        "python -m synthlib records compare results /tmp/rerun/results",
+    )
+    compare.add_argument("a", type=Path, help="a results folder, e.g. the committed results")
+    compare.add_argument("b", type=Path, help="a results folder of the same configurations, e.g. a rerun")
+    compare.add_argument("--all", action="store_true", help="list every column, also those only one folder has")
 
 
 def _curves_parser(commands: argparse._SubParsersAction) -> None:
@@ -133,6 +145,14 @@ def _protocols(args: argparse.Namespace) -> int:
 
 
 def _records(args: argparse.Namespace) -> int:
+    if args.action == "compare":
+        for folder in (args.a, args.b):
+            if not folder.is_dir():
+                print(f"no results folder at {folder}", flush=True)
+                return 2
+        lines, changed = compare_folders(args.a, args.b, args.all)
+        print("\n".join(lines))
+        return 1 if changed else 0
     if not args.results_dir.is_dir():
         print(f"no results folder at {args.results_dir}", flush=True)
         return 2
@@ -143,6 +163,8 @@ def _records(args: argparse.Namespace) -> int:
         f"{checked} record(s) checked under {args.results_dir}: {len(findings)} problem(s); "
         f"{other_source} made by another library source with an unchanged configuration"
     )
+    for line in machine_lines(machine_summary(args.results_dir)):
+        print(line)
     return 1 if findings else 0
 
 

@@ -7,8 +7,8 @@ configuration (``PlannedRun``); ``execute`` then, for every job:
 
 1. reuses each run whose record on disk has the run's key (its configuration's hash);
 2. runs the rest through ``Job.run``, which yields one result per run as soon as it is known;
-3. writes each result at once, atomically, as a ``RunRecord`` with the code's provenance, so an
-   interrupted study loses nothing it finished;
+3. writes each result at once, atomically, as a ``RunRecord`` with the code's provenance and the
+   machine it ran on (``environment["machine"]``), so an interrupted study loses nothing it finished;
 4. catches a failing job, reports it, and goes on with the others.
 
 CNN jobs live in ``synthlib.experiment`` and baseline jobs in ``synthlib.baseline_runs``; both
@@ -29,7 +29,7 @@ import torch
 from synthlib.data import ImageDataset
 from synthlib.device import describe_device, resolve_device
 from synthlib.progress import progress_bar
-from synthlib.provenance import environment_info
+from synthlib.provenance import environment_info, machine_info
 from synthlib.records import RESULTS_VERSION, RunRecord, config_hash, finished_record, write_record
 
 
@@ -197,7 +197,7 @@ def _execute_job(job: Job, context: RunContext, log: Callable[[str], None], outc
         pending.append(run)
     if not pending:
         return
-    environment = environment_info()
+    environment = {**environment_info(), "machine": machine_info(context.device)}  # the machine is not in the key
     done: set[Path] = set()
     try:
         for run, result in job.run(pending, context):

@@ -3,8 +3,10 @@
 A record holds the run's identity (protocol, dataset, column, seed, training setting), its test
 and validation accuracy, the complete resolved configuration and its hash, the device, and the
 provenance of the code (``synthlib.provenance``: git commit, whether the tree was dirty, source
-hash, library versions). Timing lives under ``"timing"`` so that two runs of one configuration on
-one machine give byte-identical records apart from that key.
+hash, library versions) with the machine under ``environment["machine"]`` (CPU model, PyTorch's CPU
+capability, thread count, GPU and CUDA versions; absent from records made before it was recorded).
+Timing lives under ``"timing"`` so that two runs of one configuration on one machine give
+byte-identical records apart from that key.
 
 The *key* of a run is ``config_hash`` of its configuration, which holds everything that decides
 the result: every sampler parameter with its defaults merged in, the preprocessing, the
@@ -14,6 +16,8 @@ is *stale* and is recomputed.
 
 ``python -m synthlib records check RESULTS_DIR`` (``synthlib.audit``) lists stale records, records
 from a dirty tree or an unknown commit, and unreadable records (exit status 1 if there is any).
+``python -m synthlib records compare A B`` compares two results folders of the same configurations
+(``synthlib.reproduction``).
 """
 
 from __future__ import annotations

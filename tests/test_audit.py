@@ -10,9 +10,10 @@ import sys
 from dataclasses import replace
 
 import pytest
+import torch
 
 from synthlib import engine, provenance
-from synthlib.audit import check_results
+from synthlib.audit import check_results, machine_lines, machine_summary
 from synthlib.data import load_dataset
 from synthlib.protocols import get_protocol
 from synthlib.records import record_files
@@ -94,6 +95,46 @@ def test_the_command_line_lists_problems_and_fails(results):
     path.write_text("{")
     broken = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
     assert broken.returncode == 1 and "unreadable: " in broken.stdout and "normal__seed0.json" in broken.stdout
+
+
+def test_records_name_their_machine_outside_their_key(results):
+    """A record names the machine it ran on (CPU model, PyTorch's CPU capability, threads); the key
+    leaves it out, so a record from another machine is still current."""
+    path = results / "paper" / "runs" / "synthetic_gray" / "normal__seed0.json"
+    machine = json.loads(path.read_text())["environment"]["machine"]
+    assert machine == provenance.machine_info("cpu")
+    assert (
+        machine["device"] == "cpu"
+        and machine["cpu_model"]
+        and machine["cpu_capability"] == (torch.backends.cpu.get_cpu_capability())
+    )
+    assert machine["threads"] >= 1 and "gpu" not in machine
+    edit(path, lambda r: r["environment"]["machine"].update(cpu_model="Other CPU", cpu_capability="AVX512"))
+    assert kinds(results) == []
+    summary = machine_summary(results)
+    assert sum(n.total() for n in summary.values()) == 5
+    assert summary[f"{provenance.machine_label(machine)}"]["paper"] == 4
+    assert any(label.startswith("Other CPU, cpu AVX512") for label in summary)
+
+
+def test_records_made_before_machines_were_recorded_are_machine_unknown_not_a_problem(results):
+    for path in record_files(results / "paper" / "runs"):
+        edit(path, lambda r: r["environment"].pop("machine"))
+    assert kinds(results) == []
+    lines = machine_lines(machine_summary(results))
+    assert lines[0] == "machines behind the records: 1"
+    assert lines[1].startswith("  5 record(s) on machine unknown (device 'cpu (") and lines[1].endswith(": paper 5")
+    command = [sys.executable, "-m", "synthlib", "records", "check", str(results)]
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
+    assert done.returncode == 0 and "record(s) on machine unknown" in done.stdout
+
+
+def test_machine_info_names_a_gpu_with_its_cuda_and_cudnn_versions():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    machine = provenance.machine_info(torch.device("cuda"))
+    assert machine["device"] == "cuda" and machine["gpu"] and machine["cuda"] == torch.version.cuda
+    assert "cudnn" in machine
 
 
 def test_committed_results_pass_the_records_check():

@@ -18,9 +18,29 @@ N_IMAGES, N_CLASSES, HIDDEN = 380, 10, 64
 PAPER_MAPS = (64, 4, 4)
 AUTHORS_MAPS = (64, 16, 16)
 AUTHORS_SCHEDULE = ((1, 1.0), (2, 0.3), (3, 0.1))  # the authors' step schedule, compressed to 3 epochs
-# Float tolerances: a batched matmul sums in another order than one head's, and a few epochs of training
-# amplify rounding a little; a real difference (another minibatch, learning rate or flip) is far larger.
-TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
+MEASURED_AMPLIFICATION = 514
+"""The largest distance, in float32 eps, from float32 training to the same training in float64 (exact at
+this scale) over these tests' heads, measured by ``python -m benchmarks.heads_rounding``: 312 eps (3.7e-5)
+on an AMD EPYC's AVX2 paths at 2 threads or 1, 514 eps (6.1e-5) with every path forced down
+(ATEN_CPU_CAPABILITY=default, ONEDNN_MAX_CPU_ISA=SSE41, MKL_ENABLE_INSTRUCTIONS=SSE4_2). Training
+amplifies rounding: Adam divides by sqrt(v) + eps, so a weight whose gradient is itself at rounding level
+moves by a rounding-sized fraction of the learning rate, step after step."""
+ROUNDING_AMPLIFICATION = 2 * MEASURED_AMPLIFICATION
+"""How many units of the dtype's machine epsilon batched and one-by-one training may end apart: the
+batched path sums in another order than ``fit`` (a batched matmul; on another CPU, other kernels), and
+two paths that each end within ``MEASURED_AMPLIFICATION`` of the exact result are at most twice that
+apart (1028 eps: 1.2e-4 in float32; on AVX-512 the two paths were seen 90 eps, 1.07e-5, apart). A real
+difference (another minibatch, learning rate or flip) moves weights by the learning rate times a
+gradient, 1e-4 and more; so every comparison also runs in float64, where the same bound is 2.3e-13 and
+such a difference stands out by nine orders of magnitude."""
+DTYPES = (torch.float32, torch.float64)  # the study's dtype, and float64 where rounding all but vanishes
+
+
+def tolerance(dtype: torch.dtype) -> dict[str, float]:
+    """``assert_close``'s tolerance for trained parameters of ``dtype``: ``ROUNDING_AMPLIFICATION`` units
+    of its machine epsilon, relative to the parameter and absolute (parameters here are below 1)."""
+    bound = ROUNDING_AMPLIFICATION * torch.finfo(dtype).eps
+    return {"rtol": bound, "atol": bound}
 
 
 def random_features(shape: tuple[int, int, int], seed: int) -> torch.Tensor:
@@ -55,20 +75,40 @@ def compare_with_fit(
     labels: torch.Tensor,
     flipped: list[torch.Tensor | None] | None = None,
 ) -> tuple[list[ClassifierHead], list[ClassifierHead]]:
-    """Train copies of ``heads`` one by one with ``fit`` and all together with ``fit_heads``; assert equal
-    parameters, accuracies and generator states afterwards; return (one by one, batched)."""
-    alone = [copy.deepcopy(h) for h in heads]
-    batched = [copy.deepcopy(h) for h in heads]
+    """Train copies of ``heads`` one by one with ``fit`` and all together with ``fit_heads``, in float32 and
+    in float64; assert parameters equal within ``tolerance`` of the dtype, equal accuracies and generator
+    states afterwards; return the float32 heads (one by one, batched)."""
+    trained = {}
+    for dtype in DTYPES:
+        trained[dtype] = compare_in(dtype, heads, features, configs, generator_seeds, labels, flipped)
+    return trained[torch.float32]
+
+
+def compare_in(
+    dtype: torch.dtype,
+    heads: list[ClassifierHead],
+    features: list[torch.Tensor],
+    configs: list[TrainConfig],
+    generator_seeds: list[int],
+    labels: torch.Tensor,
+    flipped: list[torch.Tensor | None] | None = None,
+) -> tuple[list[ClassifierHead], list[ClassifierHead]]:
+    """``compare_with_fit`` in one dtype."""
+    converted = {id(f): f.to(dtype) for f in [*features, *(flipped or [])] if f is not None}  # shared stay shared
+    features = [converted[id(f)] for f in features]
+    flipped = [converted[id(f)] if f is not None else None for f in (flipped or [None] * len(heads))]
+    alone = [copy.deepcopy(h).to(dtype) for h in heads]
+    batched = [copy.deepcopy(h).to(dtype) for h in heads]
     alone_generators = [order_generator(s) for s in generator_seeds]
     batched_generators = [order_generator(s) for s in generator_seeds]
-    flipped = flipped or [None] * len(heads)
     for head, maps, config, generator, flipped_maps in zip(alone, features, configs, alone_generators, flipped):
         fit(head, maps, labels, config, generator, flipped_inputs=flipped_maps)
     fit_heads(batched, features, labels, configs, batched_generators, flipped_features=flipped)
     for k, (one, many) in enumerate(zip(alone, batched)):
         for (name, expected), actual in zip(one.named_parameters(), many.parameters()):
-            label = f"head {k} {name}"
-            torch.testing.assert_close(actual, expected, **TOLERANCE, msg=lambda m, label=label: f"{label}: {m}")
+            label = f"{dtype} head {k} {name}"
+            assert actual.dtype == dtype
+            torch.testing.assert_close(actual, expected, **tolerance(dtype), msg=lambda m, label=label: f"{label}: {m}")
             assert actual.requires_grad == expected.requires_grad
         # equal predictions, but for at most one image whose two best logits tie within rounding
         assert abs(accuracy(many, features[k], labels) - accuracy(one, features[k], labels)) <= 1 / len(labels)

@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
@@ -527,6 +528,7 @@ def evaluate(
     data_root: str | Path | None = None,
     device: str = "auto",
     run_references: bool = False,
+    cache_dir: str | Path | None = None,
     max_seeds: int = DEFAULT_MAX_SEEDS,
     log: Callable[[str], None] = print,
 ) -> EvaluationResult:
@@ -536,7 +538,8 @@ def evaluate(
     learning curves, read only. ``results_dir`` (default ``<reference_root>/evaluate/<name>``) gets the
     records, ``report.md``, ``learning_curves.png``, ``curves.csv`` and ``comparisons.csv``.
     ``run_references`` runs the reference columns into ``results_dir`` too instead of reading them (for
-    data without committed learning curves, e.g. the built-in synthetic sets)."""
+    data without committed learning curves, e.g. the built-in synthetic sets); ``cache_dir`` is where their
+    scattering features are cached (None: ``$SYNTHLIB_CACHE`` or ``~/.cache/synthlib``)."""
     chosen = candidate(spec, params, name)
     references = list(dict.fromkeys([*DEFAULT_REFERENCES, *against]))
     LEARNING_CURVES.pick_columns(references)  # an unknown reference lists the valid ones
@@ -559,7 +562,9 @@ def evaluate(
             sizes_run[dataset] = [n for n in sorted(set(sizes)) if n < full[dataset]]
             if len(sizes_run[dataset]) < len(set(sizes)):
                 log(f"{dataset}: sizes of {full[dataset]} per class or more are its full set or beyond; not run")
-            ran = run_study(study, data, folder, seeds=seeds, device=device, sizes=sizes_run[dataset], log=log)
+            ran = run_study(
+                study, data, folder, seeds=seeds, device=device, cache_dir=cache_dir, sizes=sizes_run[dataset], log=log
+            )
             outcome.extend(ran)
             records += ran.records
             if not run_references:
@@ -591,6 +596,7 @@ def evaluate(
     write_text_atomic(folder / "curves.csv", table.to_csv(index=False, float_format="%.6g"))
     write_text_atomic(folder / "comparisons.csv", comparisons.to_csv(index=False, float_format="%.6g"))
     figure.savefig(folder / "learning_curves.png", dpi=120)
+    plt.close(figure)  # shown where asked (display(result.figure)), not by every notebook cell that evaluates
     return EvaluationResult(chosen.name, folder, records, table, comparisons, report, figure, outcome, missing)
 
 
@@ -622,9 +628,8 @@ def report_markdown(
     lines = [
         f"# Does `{name}` help? A frozen layer against the learning curves",
         "",
-        f"`{context['spec']}` as a frozen one-conv layer under `sound`'s rules, seeds "
-        f"{_seeds_text(context['seeds'])}, {_sizes_text(all_sizes)} images per class; against {reference_labels}: "
-        f"{where}.",
+        f"`{context['spec']}` as a frozen one-conv layer under `sound`'s rules at {_sizes_text(all_sizes)} images "
+        f"per class, seeds {_seeds_text(context['seeds'])}; against {reference_labels}: {where}.",
         "",
         "## In short",
         "",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from synthlib.all_studies import dependency_order
 from synthlib.audit import check_results
-from synthlib.data import load_dataset
+from synthlib.data import DatasetError, load_dataset
 from synthlib.evaluate import DEFAULT_DATASETS, DEFAULT_SIZES, evaluate, parse_params
 from synthlib.launch import LAUNCHERS, LaunchSettings
 from synthlib.learning_curves import GRIDS, LEARNING_CURVES
@@ -237,7 +237,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             args.device,
             log=lambda _: None,
         )
-    except (ValueError, OSError) as error:  # a bad sampler, name, option or missing file: one line
+    except (ValueError, OSError, DatasetError) as error:  # a bad sampler, name, option or missing file: one line
         print(f"evaluate: {_one_line(error)}", file=sys.stderr)
         return 2
     except RuntimeError as error:  # runs that failed: the run loop lists them

@@ -443,7 +443,7 @@ def in_short(
     where the new column beats, matches, loses to or is inconclusive against it), where it was not
     compared, and the best of the shown columns on validation (``best_sentence``)."""
     parts = []
-    for dataset in sizes:
+    for dataset in sorted(sizes):  # in the order of the curve table's datasets
         ladder = sorted(sizes[dataset])
         lines = []
         for reference in references:
@@ -574,7 +574,7 @@ def evaluate(
     outcome.raise_failures()
     shown = [chosen.name, *references]
     columns = [chosen.name, *(c for c in LEARNING_CURVES.column_labels() if c != chosen.name)]
-    comparisons = size_comparisons(records, columns, references, full=full, max_seeds=max_seeds)
+    comparisons = size_comparisons(records, columns, references, full=full, max_seeds=max_seeds, resolve=[chosen.name])
     comparisons = comparisons[comparisons["column"] == chosen.name].reset_index(drop=True)
     shown_records = [r for r in records if r.method in shown]
     table = curve_table(shown_records, order=shown, full=full)

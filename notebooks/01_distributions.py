@@ -154,11 +154,14 @@ pd.DataFrame(moments).set_index("weight").round(3)
 # %% [markdown]
 # ## Explore: turn a sampler's knobs
 # In JupyterLab, one panel per sampler: pick a preset, move its parameters, and the centre weight's
-# density is redrawn beside its samples. Batch runs (papermill, nbval) skip this cell's widgets.
+# density is redrawn beside its samples; samplers of installed packages (the `synthlib.samplers` entry
+# points) get a panel too. Batch runs (papermill, nbval) skip this cell's widgets.
 
 # %%
 if widgets_wanted(interactive):
     from IPython.display import display
 
-    for sampler_name in ("normal", "lognormal", "center_surround"):
+    from synthlib.samplers import plugin_sampler_names
+
+    for sampler_name in ("normal", "lognormal", "center_surround", *plugin_sampler_names()):
         display(sampler_explorer(sampler_name, distribution_figure, seed=seed))

@@ -150,14 +150,17 @@ if save_figures:
 # %% [markdown]
 # ## Explore: turn a sampler's knobs
 # In JupyterLab, one panel per sampler: pick a preset, move its parameters, and the layer's kernels
-# are redrawn; for centre-surround also Σ beside the empirical covariance. Batch runs (papermill,
-# nbval) skip this cell's widgets.
+# are redrawn; for centre-surround also Σ beside the empirical covariance. Samplers of installed
+# packages (the `synthlib.samplers` entry points) get a panel too. Batch runs (papermill, nbval) skip
+# this cell's widgets.
 
 # %%
 if widgets_wanted(interactive):
     from IPython.display import display
 
-    for sampler_name in ("center_surround", "lognormal", "normal"):
+    from synthlib.samplers import plugin_sampler_names
+
+    for sampler_name in ("center_surround", "lognormal", "normal", *plugin_sampler_names()):
         display(
             sampler_explorer(
                 sampler_name,

@@ -4,7 +4,8 @@
   as ``run_all.sh`` asks for them;
 - ``records``: the records check (``check``: is every record current and traceable to a commit, and
   which machines made them) and ``compare`` (two results folders of the same configurations);
-- ``curves``: the learning curves (``run``, ``show``).
+- ``curves``: the learning curves (``run``, ``show``);
+- ``evaluate``: a researcher's own sampler against the whole study (``synthlib.evaluate``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from synthlib.all_studies import dependency_order
 from synthlib.audit import check_results, machine_lines, machine_summary
-from synthlib.data import load_dataset
+from synthlib.data import DatasetError, load_dataset
+from synthlib.evaluate import DEFAULT_DATASETS, DEFAULT_SIZES, evaluate, parse_params
 from synthlib.launch import LaunchError, add_launch_arguments, launch_settings
 from synthlib.learning_curves import GRIDS, LEARNING_CURVES
 from synthlib.protocols import get_protocol, protocol_names
@@ -102,6 +104,49 @@ def _curves_parser(commands: argparse._SubParsersAction) -> None:
     _command(sub, "show", "the columns and the grids", "python -m synthlib curves show")
 
 
+def _evaluate_parser(commands: argparse._SubParsersAction) -> None:
+    parser = _command(
+        commands,
+        "evaluate",
+        "does my kernel prior help? a sampler of your own against the whole study",
+        "python -m synthlib evaluate examples/laplace_sampler.py:laplace --param scale=0.5",
+    )
+    parser.description = (
+        "Validate the sampler SPEC, run it as a frozen one-conv column of the learning curves (sound's rules and "
+        "tuned frozen setting, the committed seeds, subsets and validation splits), compare it seed by seed with "
+        "the committed records of the reference columns, and write report.md, learning_curves.png and the records."
+    )
+    parser.add_argument(
+        "spec",
+        metavar="SPEC",
+        help="package.module:function, path/to/file.py:function, or a registered sampler's name; the function has "
+        "the sampler signature fn(out_channels, in_channels, size, generator, **params) -> float32 Tensor",
+    )
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="a keyword argument of the sampler"
+    )
+    parser.add_argument("--name", default=None, help="the column's name and label (default: the function's name)")
+    parser.add_argument("--datasets", nargs="+", default=list(DEFAULT_DATASETS), metavar="DATASET")
+    parser.add_argument(
+        "--sizes", nargs="+", type=int, default=list(DEFAULT_SIZES), metavar="N", help="training images per class"
+    )
+    parser.add_argument("--seeds", nargs="+", type=int, default=None, metavar="SEED", help="default: 0 1 2 3 4")
+    parser.add_argument(
+        "--results", type=Path, default=None, help="where its records and report go (default: results/evaluate/NAME)"
+    )
+    parser.add_argument(
+        "--references",
+        type=Path,
+        default=Path("results"),
+        help="the committed results: sound's tuned settings and the learning curves' records, read only",
+    )
+    parser.add_argument(
+        "--against", nargs="+", default=[], metavar="COLUMN", help="learning-curve columns to compare with as well"
+    )
+    parser.add_argument("--data", type=Path, default=None, help="the dataset folder (default: $SYNTHLIB_DATA)")
+    parser.add_argument("--device", default="auto")
+
+
 def parser() -> argparse.ArgumentParser:
     """The whole command line."""
     main_parser = argparse.ArgumentParser(
@@ -113,6 +158,7 @@ def parser() -> argparse.ArgumentParser:
     _protocols_parser(commands)
     _records_parser(commands)
     _curves_parser(commands)
+    _evaluate_parser(commands)
     return main_parser
 
 
@@ -205,10 +251,41 @@ def _curves(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    try:
+        result = evaluate(
+            args.spec,
+            parse_params(args.param),
+            args.name,
+            args.datasets,
+            args.sizes,
+            args.seeds,
+            args.results,
+            args.references,
+            args.against,
+            args.data,
+            args.device,
+            log=lambda _: None,
+        )
+    except (ValueError, OSError, DatasetError) as error:  # a bad sampler, name, option or missing file: one line
+        print(f"evaluate: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except RuntimeError as error:  # runs that failed: the run loop lists them
+        print(f"evaluate: {error}", file=sys.stderr)
+        return 1
+    outcome = result.outcome
+    print(f"{result.name}: {outcome.ran} run(s), {outcome.reused} reused; report: {result.folder / 'report.md'}")
+    return 0
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
 def main(argv: Sequence[str]) -> int:
     """Run the command line on ``argv``; returns the exit status."""
     args = parser().parse_args(list(argv))
-    handlers = {"protocols": _protocols, "records": _records, "curves": _curves}
+    handlers = {"protocols": _protocols, "records": _records, "curves": _curves, "evaluate": _evaluate}
     return handlers[args.command](args)
 
 

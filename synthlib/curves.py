@@ -23,7 +23,7 @@ everywhere in the study. All functions are pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -193,6 +193,7 @@ def size_comparisons(
     alpha: float = ALPHA,
     full: Mapping[str, int] | None = None,
     max_seeds: int = DEFAULT_MAX_SEEDS,
+    resolve: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """Every column of ``columns`` against every reference, at every size where both have at least two
     common seeds: the paired differences column - reference in test points over those seeds.
@@ -210,7 +211,8 @@ def size_comparisons(
     differences over draws; NaN with one draw), outcome ("supported": the column is better,
     "contradicted": worse, "equivalent", "inconclusive", "not judged"), the raw and Holm-adjusted
     p-values, and the independent seeds that would resolve an inconclusive comparison (searched up to
-    ``max_seeds``, at power ``synthlib.verdict.POWER``; ``stats.seeds_to_resolve``)."""
+    ``max_seeds``, at power ``synthlib.verdict.POWER``; ``stats.seeds_to_resolve``), for the columns of
+    ``resolve`` only when it is given (the search is the slow part; the judgements do not depend on it)."""
     frame = curve_frame(records, full)
     frame = frame[frame["column"].isin([*columns, *references])]
     rows = []
@@ -237,7 +239,7 @@ def size_comparisons(
                     margin,
                     alpha,
                     POWER,
-                    max_seeds,
+                    [max_seeds if resolve is None or column in resolve else 0 for _, _, column, _, _ in family],
                 )
             for (per_class, is_full, column, diff, per_draw), judgement in zip(found, judgements):
                 low, high = t_interval(per_draw) if len(per_draw) > 1 else (np.nan, np.nan)

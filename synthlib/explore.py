@@ -8,6 +8,11 @@ notebooks, which have no frontend, produce exactly the outputs they produced bef
 Slider ranges (``KNOBS``) span each preset's values (``synthlib.samplers``) with room on both
 sides; a preset's value that no slider can hold (``surround_ratio=inf``, ``surround_gain="zero_sum"``
 of ``center_surround``'s ``authors_code`` preset) is kept and its slider disabled.
+
+Any other registered sampler (one an installed package adds through the ``synthlib.samplers`` entry
+points, ``synthlib.samplers.registry.load_plugins``) gets a slider per numeric keyword parameter
+(``knobs``: from 0 to three times its default), its presets or, without any, its defaults
+(``DEFAULTS``), and a histogram of its centre weight without an analytic density.
 """
 
 from __future__ import annotations
@@ -55,6 +60,35 @@ KNOBS: Mapping[str, Mapping[str, Knob]] = {
 }
 
 
+DEFAULTS = "defaults"
+"""The preset menu's entry of a sampler without presets: its function's defaults."""
+
+
+def knobs(name: str) -> Mapping[str, Knob]:
+    """The sliders of sampler ``name``: ``KNOBS``' for the paper's samplers; for any other, one per numeric
+    keyword-only parameter, from 0 to three times its default (-1 to 1 around a default of 0, symmetric
+    around a negative one), in 300 steps."""
+    if name in KNOBS:
+        return KNOBS[name]
+    found = {}
+    for key, parameter in inspect.signature(get_sampler(name).fn).parameters.items():
+        value = knob_value(parameter.default) if parameter.kind is parameter.KEYWORD_ONLY else None
+        if value is None or isinstance(parameter.default, int):
+            continue
+        low, high = (0.0, 3 * value) if value > 0 else (-max(3 * abs(value), 1.0), max(3 * abs(value), 1.0))
+        found[key] = Knob(low, high, (high - low) / 300)
+    return found
+
+
+def preset_names(name: str) -> list[str]:
+    """The preset menu of sampler ``name``: its presets, or ``DEFAULTS`` when it has none."""
+    return list(get_sampler(name).presets) or [DEFAULTS]
+
+
+def _preset(name: str, preset: str) -> str | None:
+    return None if preset == DEFAULTS and preset not in get_sampler(name).presets else preset
+
+
 def knob_value(value: Any) -> float | None:
     """A preset's value as a slider position, or ``None`` when no slider can hold it (a string, inf)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -66,14 +100,14 @@ def preset_values(name: str, preset: str) -> dict[str, Any]:
     """Every keyword parameter of sampler ``name``: its function's defaults, overridden by the preset."""
     signature = inspect.signature(get_sampler(name).fn)
     defaults = {key: p.default for key, p in signature.parameters.items() if p.kind is p.KEYWORD_ONLY}
-    return {**defaults, **resolve_params(name, preset)}
+    return {**defaults, **resolve_params(name, _preset(name, preset))}
 
 
 def sampler_params(name: str, preset: str, overrides: Mapping[str, float]) -> dict[str, Any]:
     """The preset's parameters with the sliders' values where the preset's own value is a finite number."""
     params = preset_values(name, preset)
-    knobs = KNOBS.get(name, {})
-    adjustable = {key: float(value) for key, value in overrides.items() if key in knobs}
+    sliders = knobs(name)
+    adjustable = {key: float(value) for key, value in overrides.items() if key in sliders}
     return {
         **params,
         **{key: value for key, value in adjustable.items() if knob_value(params.get(key, 0.0)) is not None},
@@ -91,7 +125,7 @@ def draw_kernels(
 
 def centre_weight_law(name: str, params: Mapping[str, Any]) -> tuple[Any, Callable[[np.ndarray], np.ndarray], str]:
     """The analytic law of the centre weight (magnitude / scale for the log-normal), how to map a draw
-    onto it, and the axis label."""
+    onto it, and the axis label; ``None`` for the law of a sampler without one."""
     scale = float(params.get("scale", 1.0))
     if name == "normal":
         return stats.norm(0.0, params.get("sigma", 1.0)), lambda w: w, "w"
@@ -102,7 +136,8 @@ def centre_weight_law(name: str, params: Mapping[str, Any]) -> tuple[Any, Callab
         sigma = preset_covariance(KERNEL_SIZE, None, **params)
         centre = KERNEL_SIZE * KERNEL_SIZE // 2
         return stats.norm(0.0, math.sqrt(float(sigma[centre, centre]))), lambda w: w, "centre weight w"
-    raise ValueError(f"no analytic law for sampler {name!r}")
+    get_sampler(name)  # an unknown name lists the valid ones
+    return None, lambda w: w, "centre weight w"
 
 
 def distribution_figure(
@@ -117,7 +152,8 @@ def distribution_figure(
     low, high = np.quantile(values, [0.002, 0.995])
     grid = np.linspace(low, high, 300)
     left.hist(values, bins=np.linspace(low, high, 60), density=True, alpha=0.5, label=f"{n_kernels} draws")
-    left.plot(grid, law.pdf(grid), color="black", lw=1.5, label="analytic density")
+    if law is not None:
+        left.plot(grid, law.pdf(grid), color="black", lw=1.5, label="analytic density")
     left.set_xlabel(label)
     left.set_ylabel("density")
     left.legend(fontsize=8)
@@ -157,7 +193,7 @@ def sampler_explorer(name: str, redraw: Redraw, seed: int = 0) -> Any:
     import ipywidgets as widgets
     from IPython.display import display
 
-    presets = list(get_sampler(name).presets)
+    presets = preset_names(name)
     label_style = {"description_width": "12em"}  # the full parameter names
     row = widgets.Layout(width="30em")
     preset_menu = widgets.Dropdown(
@@ -174,7 +210,7 @@ def sampler_explorer(name: str, redraw: Redraw, seed: int = 0) -> Any:
             style=label_style,
             layout=row,
         )
-        for key, knob in KNOBS[name].items()
+        for key, knob in knobs(name).items()
     }
     seed_slider = widgets.IntSlider(
         value=seed, min=0, max=20, description="seed", continuous_update=False, style=label_style, layout=row

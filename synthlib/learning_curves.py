@@ -302,6 +302,10 @@ class LearningCurves(Study):
         kernels' test features (``CurveJob``)."""
         return curve_task
 
+    def tuning(self, results_root: str | Path, dataset: str) -> TuningResult:
+        """``settings_from``'s tuned settings of ``dataset`` (``<results_root>/<settings_from>/tuning/``)."""
+        return load_tuning(self.protocol.tuning_path(results_root, dataset))
+
     def column_labels(self) -> dict[str, str]:
         return {c.name: c.label for c in self.columns}
 
@@ -353,7 +357,7 @@ class LearningCurves(Study):
         The full set's size comes from the images' labels, so ``data`` must be the dataset itself."""
         if isinstance(data, str):
             raise TypeError("the learning curves plan from the dataset's labels: pass the dataset, not its name")
-        tuning = load_tuning(self.protocol.tuning_path(results_root, data.name))
+        tuning = self.tuning(results_root, data.name)
         full_size = full_per_class(data.y_train)
         n_classes = len(np.unique(data.y_train))
         chosen = sorted(self.pick_columns(columns), key=lambda c: ("frozen", "trained", "baseline").index(c.kind))
@@ -391,7 +395,7 @@ class LearningCurves(Study):
         """The run of one column at one seed and size, with its record's path and key (whatever the grid)."""
         (column,) = self.pick_columns([column_name])
         protocol = self.protocol
-        tuning = tuning or load_tuning(protocol.tuning_path(results_root, dataset))
+        tuning = tuning or self.tuning(results_root, dataset)
         runs_dir, val, tag = self.runs_dir(results_root), val_per_class(per_class), size_tag(per_class)
         if isinstance(column.column, Baseline):
             c = tuning.baseline_c[column.name]
@@ -434,7 +438,7 @@ class LearningCurves(Study):
         the largest size run, read from ``settings_from``'s tuning results (10 classes)."""
         lines = []
         for dataset, full_size in sorted(full_sizes.items()):
-            tuning = load_tuning(self.protocol.tuning_path(results_root, dataset))
+            tuning = self.tuning(results_root, dataset)
             for kind in ("frozen", "trained"):
                 setting = tuning.selected[kind]
                 largest = max(

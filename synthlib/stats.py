@@ -274,7 +274,7 @@ def judge_family(
     margin: float,
     alpha: float = 0.05,
     power: float = 0.8,
-    max_seeds: int = DEFAULT_MAX_SEEDS,
+    max_seeds: int | Sequence[int] = DEFAULT_MAX_SEEDS,
 ) -> list[Judgement]:
     """Judge a family of comparisons together.
 
@@ -283,10 +283,14 @@ def judge_family(
     differences, which are only averaged. The family's hypotheses are, for every comparison with at
     least two draws, "no difference" (paired t-test) and "not equivalent within ±margin" (TOST):
     all of them are Holm-adjusted together, which controls the family-wise error rate at ``alpha``
-    over both kinds of conclusion. Each comparison is then classified by ``judge``.
+    over both kinds of conclusion. Each comparison is then classified by ``judge``; ``max_seeds`` bounds
+    the search of ``seeds_to_resolve``, for all comparisons or one per comparison (below 2: not searched).
     """
     if len(diffs) != len(n_draws):
         raise ValueError(f"got {len(diffs)} difference arrays for {len(n_draws)} draw counts")
+    limits = [max_seeds] * len(diffs) if isinstance(max_seeds, int) else [int(n) for n in max_seeds]
+    if len(limits) != len(diffs):
+        raise ValueError(f"got {len(limits)} seed limits for {len(diffs)} comparisons")
     arrays = [np.asarray(d, dtype=float) for d in diffs]
     for d, draws in zip(arrays, n_draws):
         if draws >= 2 and len(d) != draws:
@@ -303,7 +307,7 @@ def judge_family(
         sd = float(d.std(ddof=1)) if judged[i] else float("nan")
         p_diff_holm, p_eq_holm = float(adjusted[i]), float(adjusted[len(arrays) + i])
         outcome, needed = judge(
-            mean, sd, int(draws), p_diff_holm, p_eq_holm, margin, alpha, power, resolve_alpha, max_seeds
+            mean, sd, int(draws), p_diff_holm, p_eq_holm, margin, alpha, power, resolve_alpha, limits[i]
         )
         results.append(
             Judgement(

@@ -177,6 +177,18 @@ def test_holm_runs_over_one_family_per_dataset_reference_and_size(comparisons):
     )  # other references play no part
 
 
+def test_seeds_to_resolve_can_be_searched_for_some_columns_only(comparisons):
+    """The search is the slow part; leaving it out for other columns changes no judgement."""
+    some = size_comparisons(study(), COLUMNS, references=("normal", "trained"), resolve=["gabor"])
+    judged = [c for c in some.columns if c != "seeds_to_resolve"]
+    pd.testing.assert_frame_equal(some[judged], comparisons[judged])
+    searched = comparisons["seeds_to_resolve"].notna()
+    assert searched.any() and set(comparisons.loc[searched, "column"]) - {"gabor"}
+    assert some.loc[some["column"] != "gabor", "seeds_to_resolve"].isna().all()
+    gabor = some["column"] == "gabor"
+    assert some.loc[gabor, "seeds_to_resolve"].equals(comparisons.loc[gabor, "seeds_to_resolve"])
+
+
 def test_seeds_sharing_a_draw_count_once():
     records = [record(c, 1, s, 50 + (3 if c == "gabor" else 0) + s) for c in ("normal", "gabor") for s in SEEDS]
     for r in records:

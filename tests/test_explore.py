@@ -264,3 +264,30 @@ def test_saving_a_py_notebook_through_jupytext_keeps_the_pair_in_sync(tmp_path):
     paired = nbformat.read(tmp_path / "notebooks" / "02_kernels.ipynb", as_version=4)
     assert paired.cells[-1].source == "n_draws_seen = n_draws"
     assert (tmp_path / "notebooks" / "02_kernels.py").read_text().rstrip().endswith("n_draws_seen = n_draws")
+
+
+def test_a_plugin_sampler_gets_sliders_a_preset_menu_and_a_histogram():
+    """A sampler the explorers know nothing of (as one from an installed package's entry point): a slider per
+    float keyword, its defaults as the only preset, its centre weight without an analytic density."""
+    from synthlib.samplers import register_sampler, unregister_sampler
+
+    @register_sampler("plugin_laplace")
+    def plugin_laplace(out_channels, in_channels, size, generator, *, scale=0.5, shift=0.0, copies=2):
+        u = torch.rand((out_channels, in_channels, size, size), generator=generator) - 0.5
+        return shift - scale * torch.sign(u) * torch.log1p(-2 * u.abs())
+
+    try:
+        assert explore.knobs("plugin_laplace") == {
+            "scale": explore.Knob(0.0, 1.5, 0.005),
+            "shift": explore.Knob(-1.0, 1.0, 2 / 300),
+        }
+        assert explore.preset_names("plugin_laplace") == [explore.DEFAULTS]
+        assert preset_values("plugin_laplace", explore.DEFAULTS) == {"scale": 0.5, "shift": 0.0, "copies": 2}
+        figure = distribution_figure("plugin_laplace", explore.DEFAULTS, {"scale": 1.0}, n_kernels=500)
+        assert len(figure.axes) == 2 and len(figure.axes[0].lines) == 0
+        plt.close(figure)
+        if pytest.importorskip("ipywidgets"):
+            panel = sampler_explorer("plugin_laplace", lambda *_: plt.figure())
+            assert [c.description for c in panel.children[0].children[1:-1]] == ["scale", "shift"]
+    finally:
+        unregister_sampler("plugin_laplace")

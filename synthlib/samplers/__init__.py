@@ -2,7 +2,8 @@
 
 Importing this package registers the built-in samplers: ``normal``, ``lognormal``,
 ``center_surround``, ``gabor_v1`` (macaque V1 simple cells), ``dog_color`` (colour-opponent LGN
-cells) and ``morlet`` (kymatio's Morlet wavelets, a designed reference that ignores the generator).
+cells) and ``morlet`` (kymatio's Morlet wavelets, a designed reference that ignores the generator),
+then those of installed packages' ``synthlib.samplers`` entry points (``registry.load_plugins``).
 """
 
 from synthlib.samplers import (  # noqa: F401  (registers them)
@@ -14,12 +15,29 @@ from synthlib.samplers import (  # noqa: F401  (registers them)
     normal,
 )
 from synthlib.samplers.registry import (
+    ENTRY_POINT_GROUP,
     SamplerInfo,
     get_sampler,
+    load_plugins,
+    plugin_sampler_names,
     register_sampler,
     resolve_params,
     sample_kernels,
     sampler_names,
+    unregister_sampler,
 )
 
-__all__ = ["SamplerInfo", "get_sampler", "register_sampler", "resolve_params", "sample_kernels", "sampler_names"]
+load_plugins()
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "SamplerInfo",
+    "get_sampler",
+    "load_plugins",
+    "plugin_sampler_names",
+    "register_sampler",
+    "resolve_params",
+    "sample_kernels",
+    "sampler_names",
+    "unregister_sampler",
+]

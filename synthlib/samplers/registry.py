@@ -22,12 +22,25 @@ drawn (see ``synthlib.samplers.dale``).
 A *designed* filter bank (e.g. Morlet wavelets) is registered with ``deterministic=True``: it
 takes the generator to keep the one calling convention but ignores it, so every seed gives the
 same kernels and repeated draws of it are copies, not samples.
+
+Installed packages add samplers through the ``synthlib.samplers`` entry-point group (the standard
+plug-in mechanism, ``importlib.metadata``), e.g. in the package's ``pyproject.toml``::
+
+    [project.entry-points."synthlib.samplers"]
+    laplace = "my_package.samplers:laplace"
+
+``load_plugins`` (called when ``synthlib.samplers`` is imported) registers each entry point's function
+under the entry point's name; an entry point may also name a module whose import registers its samplers
+with ``register_sampler``. A plug-in that fails to load is reported in a warning and left out.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import inspect
-from collections.abc import Callable, Mapping
+import types
+import warnings
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +87,57 @@ def register_sampler(
         return fn
 
     return decorator
+
+
+def unregister_sampler(name: str) -> None:
+    """Remove a sampler (e.g. one a test or an evaluation registered for a while)."""
+    _REGISTRY.pop(name, None)
+    _PLUGINS.pop(name, None)
+
+
+ENTRY_POINT_GROUP = "synthlib.samplers"
+"""The entry-point group through which installed packages register samplers."""
+
+_PLUGINS: dict[str, str] = {}  # sampler name -> the entry point that registered it ("name = value")
+
+
+def load_plugins(entry_points: Iterable[importlib.metadata.EntryPoint] | None = None) -> list[str]:
+    """Register the samplers of the ``synthlib.samplers`` entry points (None: those of the installed
+    packages); returns the names registered. An entry point whose object is a function registers it
+    under the entry point's name (unless that function is registered already); one whose object is a
+    module registers what the module's import registered. A name taken by another sampler, or an entry
+    point that cannot be loaded, is skipped with a warning: a broken plug-in never breaks the library."""
+    if entry_points is None:
+        entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    added = []
+    for entry in entry_points:
+        before = set(_REGISTRY)
+        try:
+            loaded = entry.load()
+            if isinstance(loaded, types.ModuleType):
+                names = sorted(set(_REGISTRY) - before)
+            elif callable(loaded):
+                known = [info.name for info in _REGISTRY.values() if info.fn is loaded]
+                names = known or [entry.name]
+                if not known:
+                    register_sampler(entry.name)(loaded)
+            else:
+                raise TypeError(f"{entry.value} is neither a sampler function nor a module")
+        except Exception as error:  # a plug-in's failure is its own; the library goes on without it
+            warnings.warn(
+                f"sampler plug-in {entry.name!r} ({entry.value}) was not loaded: {type(error).__name__}: {error}",
+                stacklevel=2,
+            )
+            continue
+        for name in names:
+            _PLUGINS.setdefault(name, f"{entry.name} = {entry.value}")
+        added += names
+    return added
+
+
+def plugin_sampler_names() -> list[str]:
+    """The registered samplers that came from entry points (``load_plugins``), sorted."""
+    return sorted(name for name in _PLUGINS if name in _REGISTRY)
 
 
 def sampler_names() -> list[str]:

@@ -44,7 +44,7 @@ from synthlib.atomic import write_text_atomic
 from synthlib.plots import plot_table1
 from synthlib.protocols import default_protocol, get_protocol
 from synthlib.records import load_records
-from synthlib.tables import paired_comparisons, protocol_table, table1_markdown
+from synthlib.tables import comparisons_markdown, paired_comparisons, protocol_table, table1_markdown
 
 setup = get_protocol(protocol) if protocol else default_protocol()
 runs_dir = setup.runs_dir(results_dir)
@@ -84,15 +84,15 @@ write_text_atomic(out / "table1.md", markdown)
 # ## Every pair of columns, paired by seed
 # Same seed = same training subset (and, unless the protocol shares draws, fresh kernels). The
 # difference is a − b in percentage points with its 95% t-interval, the paired t-test and the
-# Wilcoxon signed-rank test (scipy.stats; Wilcoxon only from 6 seeds). Under `authors_code` all
-# seeds share one subset and one set of kernels, so these tests measure only minibatch order and
-# flips, not the samplers; its comparisons use the validation-chosen settings.
+# Wilcoxon signed-rank test (scipy.stats; Wilcoxon only from 6 seeds). The p-values are unadjusted:
+# each pair alone, with no correction for the many pairs shown; the claims are judged with a correction
+# within their families in `06_verdict`. Under `authors_code` all seeds share one subset and one set of
+# kernels, so these tests measure only minibatch order and flips, not the samplers; its comparisons use
+# the validation-chosen settings.
 
 # %%
 comparisons = paired_comparisons(setup.comparison_records(records))
-comparisons_md = comparisons.assign(
-    a=[LABELS.get(m, m) for m in comparisons["a"]], b=[LABELS.get(m, m) for m in comparisons["b"]]
-).to_markdown(index=False, floatfmt=".4g")
+comparisons_md = comparisons_markdown(comparisons, LABELS)
 display(Markdown(comparisons_md))
 write_text_atomic(out / "comparisons.csv", comparisons.to_csv(index=False, float_format="%.6g"))
 write_text_atomic(out / "comparisons.md", comparisons_md + "\n")

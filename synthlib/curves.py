@@ -8,8 +8,9 @@ one size is *paired* by seed. This module turns the records into
 - a table of mean test accuracy with a 95% t-interval per (dataset, column, size) (``curve_table``),
   and its readable markdown form, where a (column, size) cell without records reads "not run";
 - paired comparisons of each column against reference columns at every size, judged by the
-  study's rules (``synthlib.stats.judge_family``: paired t-test and TOST at ±``EQUIVALENCE_MARGIN``
-  points, Holm-adjusted within a family; ``size_comparisons``);
+  study's rules (``synthlib.stats.judge_family``: paired t-test and TOST within ±``EQUIVALENCE_MARGIN``
+  of the reference's error rate, adjusted by Shaffer's procedure within a family of every size and
+  column against one reference on one dataset; ``size_comparisons``);
 - the column with the best mean *validation* accuracy at each size (``best_by_size``);
 - generated sentences and a headline (``curve_sentences``, ``headline``).
 
@@ -24,13 +25,14 @@ everywhere in the study. All functions are pure.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from synthlib.records import RunRecord
 from synthlib.stats import DEFAULT_MAX_SEEDS, draw_seed, judge_family, mean_per_draw, t_interval
-from synthlib.verdict import ALPHA, EQUIVALENCE_MARGIN, POWER, points
+from synthlib.verdict import ALPHA, EQUIVALENCE_MARGIN, POWER, margin_words
 
 FRAME_COLUMNS = ["dataset", "column", "per_class", "full", "seed", "draw_seed", "test", "val"]
 TABLE_COLUMNS = [
@@ -39,7 +41,7 @@ TABLE_COLUMNS = [
 ]  # fmt: skip
 COMPARISON_COLUMNS = [
     "dataset", "reference", "column", "per_class", "full", "n_seeds", "n_draws", "mean_diff", "sd_diff", "ci95_low",
-    "ci95_high", "outcome", "p_difference", "p_difference_holm", "p_equivalence", "p_equivalence_holm",
+    "ci95_high", "outcome", "p_difference", "p_difference_holm", "p_equivalence", "p_equivalence_holm", "margin",
     "seeds_to_resolve",
 ]  # fmt: skip
 BEST_COLUMNS = [
@@ -173,16 +175,32 @@ def curve_table_markdown(table: pd.DataFrame, labels: Mapping[str, str], columns
 # ---------------------------------------------------------------------------------------------
 
 
-def _paired(group: pd.DataFrame, column: str, reference: str) -> tuple[np.ndarray, np.ndarray]:
+def _paired(group: pd.DataFrame, column: str, reference: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For one (dataset, size): the per-seed differences column - reference in test points over the
-    seeds both ran, and per seed the draw that counts as its independent run (that of whichever
-    column has fewer distinct draws, as in ``synthlib.tables.paired_runs``)."""
+    seeds both ran, the reference's test error rate (100 - accuracy) on those seeds, and per seed the
+    draw that counts as its independent run (that of whichever column has fewer distinct draws, as in
+    ``synthlib.tables.paired_runs``)."""
     test = group.pivot_table(index="seed", columns="column", values="test", aggfunc="mean")
     draws = group.pivot_table(index="seed", columns="column", values="draw_seed", aggfunc="first")
     both = test[[column, reference]].dropna()
     paired_draws = draws.loc[both.index, [column, reference]]
     fewer = column if paired_draws[column].nunique() <= paired_draws[reference].nunique() else reference
-    return (both[column] - both[reference]).to_numpy(), paired_draws[fewer].to_numpy()
+    return (
+        (both[column] - both[reference]).to_numpy(),
+        (100 - both[reference]).to_numpy(),
+        paired_draws[fewer].to_numpy(),
+    )
+
+
+def comparison_rules(margin: float = EQUIVALENCE_MARGIN, alpha: float = ALPHA) -> str:
+    """How ``size_comparisons`` judges, in one sentence (for the summaries that show its outcomes)."""
+    return (
+        "Each column is compared with each reference at every size both ran (paired by seed, test accuracy); "
+        f"every comparison against one reference on one dataset, at all sizes, forms one family, adjusted by "
+        f"Shaffer's modification of Holm's procedure at {alpha:g} (at most a {alpha:g} chance of any false "
+        f"clause about that reference on that dataset): better or worse by the paired t-test, equivalent within "
+        f"±{margin_words(margin)} by two one-sided tests (TOST)."
+    )
 
 
 def size_comparisons(
@@ -198,21 +216,27 @@ def size_comparisons(
     """Every column of ``columns`` against every reference, at every size where both have at least two
     common seeds: the paired differences column - reference in test points over those seeds.
 
-    The family: one per (dataset, reference, size), holding the comparisons of every other column with
-    that reference on the same subsets; ``judge_family`` Holm-adjusts all of its p-values together
-    (paired t-test of no difference, TOST of equivalence within ±``margin``), which controls the
-    family-wise error rate at ``alpha`` over the columns at each size. Each size is its own experiment
-    (its own subsets and splits), so a sentence about one size is not weakened by the number of sizes
-    run; a sentence over a range of sizes is a list of per-size findings, each at that level. Seeds that share a draw
-    are averaged into one independent run first; a comparison with a single draw is "not judged".
+    Equivalence: within ±``margin`` (a fraction) of the reference's error rate at that size
+    (``stats.tost_relative``), the verdict's margin. The family: one per (dataset, reference), holding
+    the comparisons of every other column with that reference at every size. Each comparison tests "no
+    difference" (paired t-test) and "not equivalent" (TOST), which cannot both be true, and
+    ``judge_family`` adjusts all of the family's p-values by Shaffer's procedure (Shaffer 1986,
+    ``stats.shaffer_exclusive``). That controls the family-wise error rate at ``alpha`` across sizes and
+    columns: the chance that any clause of the sentences about one reference on one dataset (a
+    difference or an equivalence, at any size) is false is at most ``alpha``, whatever the number of
+    sizes run. (Families per size, as before, bounded each size alone; over 10 sizes the chance of a
+    false clause somewhere could approach 10 alpha.) Seeds that share a draw are averaged into one
+    independent run first; a comparison with a single draw is "not judged".
 
     One row per comparison: dataset, reference, column, per_class, full, n_seeds (common seeds),
     n_draws, mean_diff and sd_diff (over draws), ci95_low / ci95_high (t-interval of the paired
     differences over draws; NaN with one draw), outcome ("supported": the column is better,
-    "contradicted": worse, "equivalent", "inconclusive", "not judged"), the raw and Holm-adjusted
-    p-values, and the independent seeds that would resolve an inconclusive comparison (searched up to
-    ``max_seeds``, at power ``synthlib.verdict.POWER``; ``stats.seeds_to_resolve``), for the columns of
-    ``resolve`` only when it is given (the search is the slow part; the judgements do not depend on it)."""
+    "contradicted": worse, "equivalent", "inconclusive", "not judged"), the raw and adjusted
+    p-values (``_holm`` columns: Shaffer's modification of Holm), the margin in points, and the
+    independent seeds that would resolve an inconclusive comparison (searched up to ``max_seeds``, at
+    power ``synthlib.verdict.POWER`` and the family's strictest level; ``stats.seeds_to_resolve``), for
+    the columns of ``resolve`` only when it is given (the search is the slow part; the judgements do
+    not depend on it)."""
     frame = curve_frame(records, full)
     frame = frame[frame["column"].isin([*columns, *references])]
     rows = []
@@ -220,37 +244,46 @@ def size_comparisons(
         for reference in references:
             if reference not in set(runs["column"]):
                 continue
-            found, judgements = [], []
+            family: list[dict[str, Any]] = []
             for per_class, group in runs.groupby("per_class", sort=True):
                 present = set(group["column"])
-                family = []
                 for column in columns:
                     if column == reference or column not in present or reference not in present:
                         continue
-                    diff, draws = _paired(group, column, reference)
+                    diff, error, draws = _paired(group, column, reference)
                     if len(diff) < 2:
                         continue
-                    per_draw = mean_per_draw(diff, draws)
-                    family.append((int(per_class), bool(group["full"].iloc[0]), column, diff, per_draw))
-                found += family
-                judgements += judge_family(
-                    [per_draw if len(per_draw) > 1 else diff for _, _, _, diff, per_draw in family],
-                    [len(per_draw) for *_, per_draw in family],
-                    margin,
-                    alpha,
-                    POWER,
-                    [max_seeds if resolve is None or column in resolve else 0 for _, _, column, _, _ in family],
-                )
-            for (per_class, is_full, column, diff, per_draw), judgement in zip(found, judgements):
-                low, high = t_interval(per_draw) if len(per_draw) > 1 else (np.nan, np.nan)
+                    family.append(
+                        {
+                            "per_class": int(per_class),
+                            "full": bool(group["full"].iloc[0]),
+                            "column": column,
+                            "diff": diff,
+                            "per_draw": mean_per_draw(diff, draws),
+                            "error": error,
+                            "error_per_draw": mean_per_draw(error, draws),
+                        }
+                    )
+            one_draw = [len(c["per_draw"]) < 2 for c in family]
+            judgements = judge_family(
+                [c["diff"] if alone else c["per_draw"] for c, alone in zip(family, one_draw)],
+                [len(c["per_draw"]) for c in family],
+                margin,
+                alpha,
+                POWER,
+                [max_seeds if resolve is None or c["column"] in resolve else 0 for c in family],
+                reference_errors=[c["error"] if alone else c["error_per_draw"] for c, alone in zip(family, one_draw)],
+            )
+            for c, judgement in zip(family, judgements):
+                low, high = t_interval(c["per_draw"]) if len(c["per_draw"]) > 1 else (np.nan, np.nan)
                 rows.append(
                     {
                         "dataset": dataset,
                         "reference": reference,
-                        "column": column,
-                        "per_class": per_class,
-                        "full": is_full,
-                        "n_seeds": len(diff),
+                        "column": c["column"],
+                        "per_class": c["per_class"],
+                        "full": c["full"],
+                        "n_seeds": len(c["diff"]),
                         "n_draws": judgement.n_draws,
                         "mean_diff": judgement.mean_diff,
                         "sd_diff": judgement.sd_diff,
@@ -261,6 +294,7 @@ def size_comparisons(
                         "p_difference_holm": judgement.p_difference_holm,
                         "p_equivalence": judgement.p_equivalence,
                         "p_equivalence_holm": judgement.p_equivalence_holm,
+                        "margin": judgement.margin,
                         "seeds_to_resolve": judgement.seeds_to_resolve,
                     }
                 )
@@ -375,7 +409,7 @@ def comparison_sentence(
     ordered = sorted(groups, key=lambda outcome: groups[outcome][0])
     clauses = []
     for i, outcome in enumerate(ordered):
-        verb = _VERBS[outcome][0 if i == 0 else 1].format(ref=reference_label, margin=points(margin))
+        verb = _VERBS[outcome][0 if i == 0 else 1].format(ref=reference_label, margin=margin_words(margin))
         clauses.append(f"{verb} {_ranges_text(groups[outcome], ladder, full_size)}")
     if len(clauses) > 1:
         clauses[-1] = "and " + clauses[-1]
@@ -423,12 +457,8 @@ def curve_sentences(
     (``best_by_size``). Consecutive sizes with the same outcome are merged into a range; a size at
     which a comparison was not made breaks a range."""
     ladders, full_sizes = _ladders(comparisons, best)
-    parts = [
-        f"Each column is compared with each reference at every size both ran (paired by seed, test accuracy); "
-        f"the comparisons against one reference at one size of one dataset form a family, Holm-corrected at {alpha:g}: "
-        f"better or worse by the paired t-test, equivalent within ±{points(margin)} by two one-sided tests (TOST). "
-        "The best column at each size is chosen on validation accuracy, never on test."
-    ]
+    best_rule = "The best column at each size is chosen on validation accuracy, never on test."
+    parts = [f"{comparison_rules(margin, alpha)} {best_rule}"]
     for dataset in sorted(ladders):
         ladder, full_size = ladders[dataset], full_sizes[dataset]
         heading = f"### {dataset}"
@@ -504,6 +534,7 @@ __all__ = [
     "best_by_size",
     "best_lines",
     "best_sentence",
+    "comparison_rules",
     "comparison_sentence",
     "curve_frame",
     "curve_sentences",

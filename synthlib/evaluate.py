@@ -23,10 +23,11 @@ package's ``synthlib.samplers`` entry point). Then:
    learning-curve records of the same seeds and sizes, read, never written; a record that is missing
    or whose key the current code does not plan (stale) is reported as not run and never compared.
 4. ``report.md`` holds the paired comparisons judged by the learning curves' own functions
-   (``synthlib.curves.size_comparisons``: paired t-test and TOST at ±``EQUIVALENCE_MARGIN``, Holm within
-   each family). A family is, as in the learning curves, every column compared with one reference at one
-   size of one dataset: the new column together with every committed learning-curve column of the same
-   seeds, as if the sampler were one more column of the study. The folder also gets the figure
+   (``synthlib.curves.size_comparisons``: paired t-test and TOST within ±``EQUIVALENCE_MARGIN`` of the
+   reference's error rate, Shaffer's procedure within each family). A family is, as in the learning
+   curves, every column compared with one reference on one dataset at every size: the new column
+   together with every committed learning-curve column of the same seeds, as if the sampler were one
+   more column of the study. The folder also gets the figure
    (``learning_curves.png``), the tables (``curves.csv``, ``comparisons.csv``) and the records.
 
 The records check (``python -m synthlib records check results``) looks at ``results/<study>/runs/``
@@ -80,7 +81,7 @@ from synthlib.samplers import get_sampler, register_sampler, resolve_params, sam
 from synthlib.samplers.registry import SamplerFn
 from synthlib.stats import DEFAULT_MAX_SEEDS
 from synthlib.tuning import TuningResult
-from synthlib.verdict import ALPHA, EQUIVALENCE_MARGIN, points
+from synthlib.verdict import ALPHA, EQUIVALENCE_MARGIN, margin_words
 
 DEFAULT_DATASETS: tuple[str, ...] = ("mnist", "cifar10")
 DEFAULT_SIZES: tuple[int, ...] = tuple(sorted({*(n for n in SIZES if n <= 100), 38}))
@@ -469,7 +470,8 @@ def in_short(
 
 def comparisons_markdown(comparisons: pd.DataFrame, labels: Mapping[str, str]) -> str:
     """The new column's comparisons as one markdown table: dataset, reference, size, seeds, the mean
-    paired difference in points with its 95% interval, the outcome and the Holm-adjusted p-values."""
+    paired difference in points with its 95% interval, the outcome and the adjusted p-values (Shaffer's
+    modification of Holm)."""
     if comparisons.empty:
         return "No comparison was made: no reference has records of the same seeds and sizes.\n"
     shown = pd.DataFrame(
@@ -483,8 +485,8 @@ def comparisons_markdown(comparisons: pd.DataFrame, labels: Mapping[str, str]) -
                 for d, lo, hi in zip(comparisons["mean_diff"], comparisons["ci95_low"], comparisons["ci95_high"])
             ],
             "outcome": comparisons["outcome"],
-            "p difference (Holm)": [f"{p:.3g}" for p in comparisons["p_difference_holm"]],
-            "p equivalence (Holm)": [f"{p:.3g}" for p in comparisons["p_equivalence_holm"]],
+            "p difference (adjusted)": [f"{p:.3g}" for p in comparisons["p_difference_holm"]],
+            "p equivalence (adjusted)": [f"{p:.3g}" for p in comparisons["p_equivalence_holm"]],
             "seeds to resolve": [
                 "" if pd.isna(s) else str(int(s)) for s in comparisons["seeds_to_resolve"].astype("object")
             ],
@@ -660,8 +662,9 @@ def report_markdown(
         "learning curves' step budget, features standardised with training-subset statistics.",
         f"- Judged by `synthlib.curves.size_comparisons`, as the learning curves are: paired differences over the "
         f"seeds both columns ran, a paired t-test (better or worse) and two one-sided tests (equivalent within "
-        f"±{points(margin)}), Holm-corrected at {alpha:g} within each family. A family is every column compared "
-        f"with one reference at one size of one dataset: this column with the {context['n_columns'] - 1} other "
+        f"±{margin_words(margin)}), adjusted by Shaffer's modification of Holm's procedure at {alpha:g} within each "
+        f"family. A family is every column compared with one reference on one dataset, at every size: this column "
+        f"with the {context['n_columns'] - 1} other "
         "column(s) whose records were read, as if it were one more column of the study.",
         "- The best column at each size is chosen among the columns shown, on validation accuracy, never on test.",
         "- Evaluating many samplers, or one sampler at many parameters, and reporting the best is a comparison the "

@@ -1,17 +1,17 @@
 """Running a study: its runs through a launcher, and for a study with a seed rule, its pilot first and
-then the seeds the pilot's power estimate asks for.
+then the seeds a power calculation on the pilot's variance asks for.
 
 ``run_study`` is the one place that runs a study (``synthlib.study``: a protocol or the learning
 curves): it plans the study's jobs, executes them in this process (``synthlib.engine.execute``) or as a
-job array (``synthlib.launch``), and, when the study has a ``SeedRule`` and no seeds were given, judges
-the pilot seeds' comparisons (``pilot_estimate``) and runs the seeds that estimate asks for
+job array (``synthlib.launch``), and, when the study has a ``SeedRule`` and no seeds were given, plans
+from the pilot seeds' paired SDs (``pilot_estimate``) and runs the seeds that plan asks for
 (``seeds_after_pilot``). Finished records are reused at every step, so a rerun after an interruption
 runs only what is missing.
 
-The estimate judges each comparison of the verdict (``synthlib.verdict.claim_table``) on the pilot
-alone; for each that is still inconclusive, ``synthlib.stats.seeds_to_resolve`` gives the number of
-independent seeds that would resolve it with power 0.8 at the pilot's observed mean difference and
-paired standard deviation (``synthlib.seed_count`` describes the rule and its bounds).
+The estimate judges nothing: for each comparison of the verdict it reads the pilot's paired standard
+deviation and the reference column's error rate (which sets the margin), and
+``synthlib.verdict.seed_plan`` gives the independent seeds it needs, never looking at the observed
+difference (``synthlib.seed_count`` describes the rule, its error rates and its bounds).
 """
 
 from __future__ import annotations
@@ -28,30 +28,30 @@ from synthlib.launch import LaunchSettings, launch
 from synthlib.records import RunRecord
 from synthlib.seed_count import SeedRule
 from synthlib.study import Study
-from synthlib.verdict import claim_table
+from synthlib.verdict import PLAN_COLUMNS, seed_plan
 
-ESTIMATE_COLUMNS = ["claim", "dataset", "a", "b", "n_draws", "diff", "sd_diff", "judgement", "seeds_to_resolve"]
+ESTIMATE_COLUMNS = PLAN_COLUMNS
 
 
 def pilot_estimate(study_name: str, rule: SeedRule, records: Sequence[RunRecord]) -> pd.DataFrame:
-    """Per comparison of the verdict, judged on the pilot seeds of ``records`` (one dataset or several) of
-    study ``study_name``: its judgement and, when inconclusive, the seeds that would resolve it
-    (``seeds_to_resolve``, searched up to ``rule.maximum``)."""
+    """Per comparison of the verdict, on the pilot seeds of ``records`` (one dataset or several) of study
+    ``study_name``: its paired SD, the reference's error rate, the margin in points, the level it is
+    planned at (its family's, as the verdict tests it) and the seeds it needs (``verdict.seed_plan``, up
+    to ``rule.maximum``). Its differences are not read."""
     pilot = [r for r in records if r.seed in set(rule.pilot)]
-    table = claim_table({study_name: pilot}, max_seeds=rule.maximum)
-    return table[ESTIMATE_COLUMNS]
+    return seed_plan({study_name: pilot}, rule.maximum)
 
 
 def seeds_after_pilot(
     study: Study, pilot: Outcome, seeds: Sequence[int] | None, log: Callable[[str], None] = print
 ) -> tuple[int, ...] | None:
-    """With a seed rule and no ``seeds`` given: every seed to run after ``pilot`` when the power estimate
-    asks for more than the pilot, else None."""
+    """With a seed rule and no ``seeds`` given: every seed to run after ``pilot`` when the plan on the
+    pilot's variance asks for more than the pilot, else None."""
     rule = study.seed_rule
     if rule is None or seeds is not None or pilot.failures:
         return None
     chosen = rule.choose(pilot_estimate(study.name, rule, pilot.records))
-    log(f"{study.name}: the pilot's power estimate asks for {chosen} seeds (pilot {len(rule.pilot)})")
+    log(f"{study.name}: the pilot's variance asks for {chosen} seeds (pilot {len(rule.pilot)})")
     return tuple(range(chosen)) if chosen > len(rule.pilot) else None
 
 

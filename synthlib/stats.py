@@ -10,8 +10,15 @@ follow from that design:
   test is computed from it.
 - "Match" is equivalence within a stated margin, tested by two one-sided tests (TOST; Schuirmann
   1987, Lakens 2017) rather than read off a non-significant difference.
-- Each claim is a family of comparisons; its p-values are Holm-adjusted (Holm 1979) before any
-  comparison is judged.
+- Each claim is a family of comparisons, each with two hypotheses ("no difference", "not
+  equivalent"), which cannot both be true. The family's p-values are adjusted by Shaffer's (1986)
+  sequentially rejective procedure, which uses that logical constraint (``shaffer_exclusive``),
+  before any comparison is judged: the chance of any false conclusion in the family, a difference
+  or an equivalence, is at most alpha.
+- The equivalence margin may be a fixed number of points (``tost_paired``) or a fraction of the
+  reference column's error rate (``tost_relative``: the same relative change on every dataset).
+- A study's number of seeds is planned from the pilot's paired standard deviation and the margin
+  only (``seeds_for_margin``), never from an observed difference (``synthlib.seed_count``).
 
 All functions are pure and work on numpy arrays of paired differences in accuracy points
 (scipy.stats throughout).
@@ -22,10 +29,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, special, stats
 
 if TYPE_CHECKING:
     from synthlib.records import RunRecord
@@ -89,6 +97,14 @@ def paired_t_pvalue(diff: np.ndarray) -> float:
     return float(stats.ttest_1samp(diff, 0.0).pvalue)
 
 
+def _greater_than_zero_pvalue(values: np.ndarray) -> float:
+    """One-sided p-value of a one-sample t-test of H0: mean <= 0 against mean > 0; for identical
+    values (no spread) 0 if they are positive and 1 otherwise."""
+    if _constant(values):
+        return 0.0 if values[0] > 0 else 1.0
+    return float(stats.ttest_1samp(values, 0.0, alternative="greater").pvalue)
+
+
 def tost_paired(diff: np.ndarray, margin: float) -> float:
     """p-value of equivalence by two one-sided paired t-tests (TOST; Schuirmann 1987).
 
@@ -103,9 +119,27 @@ def tost_paired(diff: np.ndarray, margin: float) -> float:
         return float("nan")
     if _constant(diff):
         return 0.0 if abs(diff[0]) < margin else 1.0
-    above_lower = stats.ttest_1samp(diff, -margin, alternative="greater").pvalue
-    below_upper = stats.ttest_1samp(diff, margin, alternative="less").pvalue
-    return float(max(above_lower, below_upper))
+    return max(_greater_than_zero_pvalue(diff + margin), _greater_than_zero_pvalue(margin - diff))
+
+
+def tost_relative(diff: np.ndarray, reference_error: np.ndarray, fraction: float) -> float:
+    """p-value of equivalence within ±``fraction`` of the reference column's error rate (TOST).
+
+    H0: |mean(diff)| >= ``fraction`` * mean(reference_error), with ``diff`` the paired differences a - b
+    and ``reference_error`` b's error rate (100 - accuracy, in points) on the same draws. Each one-sided
+    hypothesis is linear in the two means, so it is tested exactly by a one-sample t-test of a paired
+    linear combination (the Fieller-type test of a ratio margin; Hauschke, Kieser & Hothorn 1999,
+    Biometrical J 41:295): H0 mean(diff + fraction * error) <= 0 and H0 mean(fraction * error - diff) <= 0.
+    The p-value is the larger of the two. The margin's own uncertainty (the reference's error is
+    estimated on the same seeds) is thereby part of the test. NaN for fewer than two differences.
+    """
+    diff = np.asarray(diff, dtype=float)
+    error = np.asarray(reference_error, dtype=float)
+    if diff.shape != error.shape:
+        raise ValueError(f"got {len(diff)} differences and {len(error)} reference errors: pass one of each per draw")
+    if len(diff) < 2:
+        return float("nan")
+    return max(_greater_than_zero_pvalue(diff + fraction * error), _greater_than_zero_pvalue(fraction * error - diff))
 
 
 def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -128,14 +162,115 @@ def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     return adjusted
 
 
+def shaffer_exclusive(
+    p_difference: Sequence[float] | np.ndarray, p_equivalence: Sequence[float] | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shaffer-adjusted p-values of k comparisons that each test two mutually exclusive hypotheses.
+
+    Comparison i tests H0 "no difference" (``p_difference[i]``) and H0 "not equivalent", |difference|
+    >= margin (``p_equivalence[i]``). With a margin above zero the two cannot both be true, so at most
+    one true hypothesis per comparison: of the 2k hypotheses at most k are true, not 2k as Holm (1979)
+    assumes. Shaffer's (1986, JASA 81:826) sequentially rejective procedure uses that: with the m
+    p-values sorted, step j multiplies p_(j) by t_j, the largest number of hypotheses that can be true
+    together among those not yet rejected; here t_j is the number of comparisons with a hypothesis
+    among p_(j), ..., p_(m). The adjusted p_(j) is max over i <= j of min(1, t_i p_(i)). It is the
+    closed test of Bonferroni intersection tests over every set of hypotheses that can be true
+    together, so rejecting where the adjusted value is below alpha controls the family-wise error rate
+    at alpha over both kinds of conclusion together (a false difference or a false equivalence), under
+    any dependence between the tests. Against Holm over all 2k it divides by at most k; against two
+    separate Holm procedures (k differences, k equivalences; each at alpha) it does not let the two
+    kinds of error add up to 2 alpha. NaN entries stay NaN and do not count.
+    """
+    p_diff, p_eq = np.asarray(p_difference, dtype=float), np.asarray(p_equivalence, dtype=float)
+    if p_diff.shape != p_eq.shape:
+        raise ValueError(f"got {len(p_diff)} difference p-values for {len(p_eq)} equivalence p-values")
+    k = len(p_diff)
+    p = np.concatenate([p_diff, p_eq])
+    comparison = np.concatenate([np.arange(k), np.arange(k)])
+    adjusted = np.full(p.shape, np.nan)
+    tested = np.flatnonzero(~np.isnan(p))
+    if len(tested) == 0:
+        return adjusted[:k], adjusted[k:]
+    order = tested[np.argsort(p[tested], kind="stable")]
+    possible = np.empty(len(order))  # t_j: comparisons with a hypothesis among order[j:]
+    seen: set[int] = set()
+    for j in range(len(order) - 1, -1, -1):
+        seen.add(int(comparison[order[j]]))
+        possible[j] = len(seen)
+    adjusted[order] = np.minimum(1.0, np.maximum.accumulate(possible * p[order]))
+    return adjusted[:k], adjusted[k:]
+
+
+def _greater_pvalues(values: np.ndarray) -> np.ndarray:
+    """``_greater_than_zero_pvalue`` along axis -2 of ``values`` (..., n, k), n >= 2, vectorised."""
+    n = values.shape[-2]
+    mean, sd = values.mean(axis=-2), values.std(axis=-2, ddof=1)
+    spread = sd > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = stats.t.sf(mean / (sd / math.sqrt(n)), n - 1)
+    return np.where(spread, p, np.where(mean > 0, 0.0, 1.0))
+
+
+def shaffer_exclusive_batch(p_difference: np.ndarray, p_equivalence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``shaffer_exclusive`` for many families at once: arrays (..., k) without NaN, one family per row."""
+    p = np.concatenate([p_difference, p_equivalence], axis=-1)
+    k = p_difference.shape[-1]
+    order = np.argsort(p, axis=-1, kind="stable")
+    rank = np.argsort(order, axis=-1, kind="stable")  # each hypothesis's place in the sorted order
+    last = np.maximum(rank[..., :k], rank[..., k:])  # a comparison's later hypothesis
+    possible = (last[..., None, :] >= np.arange(2 * k)[:, None]).sum(axis=-1)  # t_j
+    ordered = np.take_along_axis(p, order, axis=-1)
+    adjusted_sorted = np.minimum(1.0, np.maximum.accumulate(possible * ordered, axis=-1))
+    adjusted = np.take_along_axis(adjusted_sorted, rank, axis=-1)
+    return adjusted[..., :k], adjusted[..., k:]
+
+
+def family_outcomes(
+    diffs: np.ndarray, reference_errors: np.ndarray, fraction: float, alpha: float = 0.05
+) -> np.ndarray:
+    """The outcomes ``judge_family`` gives (relative margin), for many families at once.
+
+    ``diffs`` and ``reference_errors`` have shape (..., n, k): per family (leading axes) n >= 2
+    independent draws of k comparisons. The same tests (paired t-test, ``tost_relative``), the same
+    adjustment (``shaffer_exclusive_batch``) and the same decision rule as ``judge``, vectorised with
+    numpy; for simulating many studies (``tests/test_simulation.py``). Returns the outcomes (..., k).
+    """
+    diffs, errors = np.asarray(diffs, dtype=float), np.asarray(reference_errors, dtype=float)
+    if diffs.shape != errors.shape or diffs.ndim < 2 or diffs.shape[-2] < 2:
+        raise ValueError(
+            f"diffs and reference_errors need one shape (..., n >= 2, k), got {diffs.shape}, {errors.shape}"
+        )
+    upper, lower = _greater_pvalues(diffs), _greater_pvalues(-diffs)
+    mean = diffs.mean(axis=-2)
+    p_difference = np.minimum(1.0, 2 * np.minimum(upper, lower))
+    constant = diffs.std(axis=-2, ddof=1) == 0
+    p_difference = np.where(constant, np.where(mean != 0, 0.0, 1.0), p_difference)
+    p_equivalence = np.maximum(_greater_pvalues(diffs + fraction * errors), _greater_pvalues(fraction * errors - diffs))
+    adjusted_difference, adjusted_equivalence = shaffer_exclusive_batch(p_difference, p_equivalence)
+    return np.where(
+        adjusted_difference < alpha,
+        np.where(mean > 0, "supported", "contradicted"),
+        np.where(adjusted_equivalence < alpha, "equivalent", "inconclusive"),
+    )
+
+
 def difference_power(n: int, mean_diff: float, sd_diff: float, alpha: float = 0.05) -> float:
     """Power of the two-sided paired t-test at level ``alpha`` with ``n`` pairs when the true mean
     difference is ``mean_diff`` and its standard deviation ``sd_diff`` (noncentral t,
-    ``scipy.stats.nct``, noncentrality mean / sd * sqrt(n))."""
+    ``scipy.special.nctdtr``, noncentrality mean / sd * sqrt(n))."""
     df = n - 1
-    critical = stats.t.ppf(1 - alpha / 2, df)
+    critical = special.stdtrit(df, 1 - alpha / 2)
     noncentrality = mean_diff / sd_diff * math.sqrt(n)
-    return float(stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(-critical, df, noncentrality))
+    return float(1 - special.nctdtr(df, noncentrality, critical) + special.nctdtr(df, noncentrality, -critical))
+
+
+_QUANTILE_NODES, _QUANTILE_WEIGHTS = np.polynomial.legendre.leggauss(256)
+
+
+@lru_cache(maxsize=4096)
+def _chi_quantiles(df: int) -> np.ndarray:
+    """chi(df) at the Gauss-Legendre nodes mapped to (0, 1): the abscissae of ``equivalence_power``."""
+    return stats.chi(df).ppf(0.5 * (_QUANTILE_NODES + 1))
 
 
 def equivalence_power(n: int, mean_diff: float, sd_diff: float, margin: float, alpha: float = 0.05) -> float:
@@ -144,19 +279,17 @@ def equivalence_power(n: int, mean_diff: float, sd_diff: float, margin: float, a
     TOST rejects when -margin + t s / sqrt(n) < mean < margin - t s / sqrt(n), with t the one-sided
     critical value on n - 1 degrees of freedom. The sample mean is normal and independent of the
     sample sd s, with s / sd ~ chi(n - 1) / sqrt(n - 1), so the power is one integral over s
-    (Owen 1965; computed with ``scipy.stats.chi.expect``).
+    (Owen 1965), computed by Gauss-Legendre quadrature on the quantile scale of chi(n - 1).
     """
     df = n - 1
-    critical = stats.t.ppf(1 - alpha, df)
+    critical = special.stdtrit(df, 1 - alpha)
     standard_error = sd_diff / math.sqrt(n)
     upper = (margin - mean_diff) / standard_error
     lower = (-margin - mean_diff) / standard_error
-
-    def accepted(chi_value: float) -> float:
-        shrink = critical * chi_value / math.sqrt(df)
-        return max(0.0, float(stats.norm.cdf(upper - shrink) - stats.norm.cdf(lower + shrink)))
-
-    return float(stats.chi(df).expect(accepted))
+    chi_values = _chi_quantiles(df)
+    shrink = critical * chi_values / math.sqrt(df)
+    accepted = np.maximum(0.0, special.ndtr(upper - shrink) - special.ndtr(lower + shrink))
+    return float(0.5 * np.dot(_QUANTILE_WEIGHTS, accepted))
 
 
 def _smallest_n(power_at: Callable[[int], float], target: float, max_seeds: int) -> int | None:
@@ -212,12 +345,68 @@ def seeds_to_resolve(
     return min(found) if found else None
 
 
+def _planned_effect_size(n: int, alpha: float, power: float) -> float:
+    """The smallest margin / sd at which ``n`` pairs give ``power`` both to the two-sided paired t-test
+    at a true difference of one margin and to TOST at a true difference of 0 (each at ``alpha``)."""
+
+    def shortfall(test: Callable[[float], float]) -> float:
+        # scipy's noncentral t gives NaN far in its tail, where the power is 1
+        return optimize.brentq(lambda ratio: np.nan_to_num(test(ratio), nan=1.0) - power, 1e-6, 1e4, xtol=1e-10)
+
+    difference = shortfall(lambda ratio: difference_power(n, ratio, 1.0, alpha))
+    equivalence = shortfall(lambda ratio: equivalence_power(n, 0.0, 1.0, ratio, alpha))
+    return max(difference, equivalence)
+
+
+@lru_cache(maxsize=256)
+def _planned_effect_sizes(alpha: float, power: float, max_seeds: int) -> np.ndarray:
+    """``_planned_effect_size`` for n = 2 .. ``max_seeds`` (decreasing in n)."""
+    return np.array([_planned_effect_size(n, alpha, power) for n in range(2, max_seeds + 1)])
+
+
+def seeds_for_margin(
+    sd_diff: float | np.ndarray,
+    margin: float | np.ndarray,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    max_seeds: int = 30,
+) -> np.ndarray:
+    """The number of paired independent seeds a comparison needs, planned from its paired standard
+    deviation and its margin only, never from an observed difference (vectorised).
+
+    The planned effect is the margin: n is the smallest number of pairs at which, at level ``alpha``,
+    the two-sided paired t-test finds a true difference of one margin with probability ``power``
+    (noncentral t, ``difference_power``) *and* TOST shows equivalence when the true difference is 0
+    with probability ``power`` (``equivalence_power``). Both depend on margin / sd only, so the
+    answer is read off a table of the smallest margin / sd each n suffices for (computed once per
+    ``alpha``, ``power``, ``max_seeds``). With ``sd_diff`` from a pilot this is the sample-size
+    re-estimation of an internal pilot from the variance alone (Wittes & Brittain 1990, Stat Med 9:65).
+
+    Returns floats: n in [2, ``max_seeds``]; inf where ``max_seeds`` pairs do not suffice; NaN where
+    ``sd_diff`` or ``margin`` is NaN; 2 where ``sd_diff`` is 0 and the margin is above 0.
+    """
+    sd, edge = np.broadcast_arrays(np.asarray(sd_diff, dtype=float), np.asarray(margin, dtype=float))
+    if max_seeds < 2:
+        raise ValueError(f"max_seeds must be at least 2 (one paired difference has no spread), got {max_seeds}")
+    if np.any(edge[~np.isnan(edge)] < 0) or np.any(sd[~np.isnan(sd)] < 0):
+        raise ValueError("a standard deviation and a margin cannot be negative")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(sd == 0, np.where(edge > 0, np.inf, 0.0), edge / sd)
+    needed_ratio = _planned_effect_sizes(float(alpha), float(power), int(max_seeds))
+    # the first n (from 2) whose needed margin / sd is at most the comparison's; past the end: inf
+    index = np.searchsorted(-needed_ratio, -ratio, side="left")
+    needed = np.where(index < len(needed_ratio), index + 2.0, np.inf)
+    return np.where(np.isnan(ratio), np.nan, needed)
+
+
 @dataclass(frozen=True)
 class Judgement:
     """One paired comparison a - b, judged.
 
     ``mean_diff`` and ``sd_diff`` are over independent draws (seeds that share a draw averaged
-    first); the p-values are raw and Holm-adjusted within the comparison's family.
+    first); the p-values are raw and adjusted within the comparison's family by Shaffer's modification
+    of Holm's procedure (``shaffer_exclusive``; the ``_holm`` fields keep their names); ``margin`` is
+    the equivalence margin in points (for a relative margin: at the reference's mean error rate).
     """
 
     outcome: str
@@ -229,6 +418,7 @@ class Judgement:
     p_difference_holm: float
     p_equivalence_holm: float
     seeds_to_resolve: int | None
+    margin: float = float("nan")
 
 
 def judge(
@@ -250,11 +440,12 @@ def judge(
 
     1. fewer than two independent draws: ``"not judged"`` (the runs measure minibatch order and
        flips only, not the draw);
-    2. Holm-adjusted paired t-test p < ``alpha``: ``"supported"`` if a - b > 0, else ``"contradicted"``;
-    3. Holm-adjusted TOST p < ``alpha``: ``"equivalent"`` (|a - b| < ``margin``);
+    2. adjusted paired t-test p < ``alpha``: ``"supported"`` if a - b > 0, else ``"contradicted"``;
+    3. adjusted TOST p < ``alpha``: ``"equivalent"`` (|a - b| < ``margin``, in points);
     4. otherwise ``"inconclusive"``, with ``seeds_to_resolve`` at the observed mean and paired sd,
-       at level ``resolve_alpha`` (default ``alpha``; ``judge_family`` passes the Bonferroni level
-       alpha / hypotheses, the strictest Holm step, so the estimate suffices at any step).
+       at level ``resolve_alpha`` (default ``alpha``; ``judge_family`` passes alpha / k, the strictest
+       step of Shaffer's procedure over k comparisons, so the estimate suffices at any step). This
+       number describes the data; it plans nothing (the seeds a study runs: ``seeds_for_margin``).
 
     A significant difference takes precedence over equivalence: a small but consistent win is a win.
     """
@@ -275,39 +466,58 @@ def judge_family(
     alpha: float = 0.05,
     power: float = 0.8,
     max_seeds: int | Sequence[int] = DEFAULT_MAX_SEEDS,
+    reference_errors: Sequence[np.ndarray] | None = None,
 ) -> list[Judgement]:
     """Judge a family of comparisons together.
 
     ``diffs[i]`` holds comparison i's paired differences a - b in points, one per independent draw
     (see ``mean_per_draw``) when ``n_draws[i] >= 2``; with one draw it may hold the per-seed
-    differences, which are only averaged. The family's hypotheses are, for every comparison with at
-    least two draws, "no difference" (paired t-test) and "not equivalent within ±margin" (TOST):
-    all of them are Holm-adjusted together, which controls the family-wise error rate at ``alpha``
-    over both kinds of conclusion. Each comparison is then classified by ``judge``; ``max_seeds`` bounds
-    the search of ``seeds_to_resolve``, for all comparisons or one per comparison (below 2: not searched).
+    differences, which are only averaged. The margin: without ``reference_errors``, ``margin`` is in
+    points (``tost_paired``); with them, ``reference_errors[i]`` holds b's error rate (100 - accuracy,
+    points) on the same draws as ``diffs[i]`` and ``margin`` is a fraction of it (``tost_relative``).
+
+    The family's hypotheses are, for every comparison with at least two draws, "no difference"
+    (paired t-test) and "not equivalent within the margin" (TOST). The two of one comparison cannot
+    both be true, so they are adjusted by Shaffer's procedure (``shaffer_exclusive``), which controls
+    the family-wise error rate at ``alpha`` over both kinds of conclusion together. Each comparison is
+    then classified by ``judge``; ``max_seeds`` bounds the search of ``seeds_to_resolve``, for all
+    comparisons or one per comparison (below 2: not searched).
     """
     if len(diffs) != len(n_draws):
         raise ValueError(f"got {len(diffs)} difference arrays for {len(n_draws)} draw counts")
     limits = [max_seeds] * len(diffs) if isinstance(max_seeds, int) else [int(n) for n in max_seeds]
     if len(limits) != len(diffs):
         raise ValueError(f"got {len(limits)} seed limits for {len(diffs)} comparisons")
+    if not margin > 0:
+        raise ValueError(
+            f"the equivalence margin must be above 0 (it keeps the two hypotheses exclusive), got {margin}"
+        )
     arrays = [np.asarray(d, dtype=float) for d in diffs]
+    if reference_errors is not None and len(reference_errors) != len(arrays):
+        raise ValueError(f"got {len(reference_errors)} reference error arrays for {len(arrays)} comparisons")
+    errors = None if reference_errors is None else [np.asarray(e, dtype=float) for e in reference_errors]
     for d, draws in zip(arrays, n_draws):
         if draws >= 2 and len(d) != draws:
             raise ValueError(f"a comparison with {draws} independent draws needs one difference per draw, got {len(d)}")
     judged = [draws >= 2 for draws in n_draws]
     p_difference = np.array([paired_t_pvalue(d) if ok else np.nan for d, ok in zip(arrays, judged)])
-    p_equivalence = np.array([tost_paired(d, margin) if ok else np.nan for d, ok in zip(arrays, judged)])
-    raw = np.concatenate([p_difference, p_equivalence])
-    adjusted = holm(raw)
-    resolve_alpha = alpha / max(int(np.count_nonzero(~np.isnan(raw))), 1)
+    if errors is None:
+        margins = [float(margin)] * len(arrays)
+        p_equivalence = np.array([tost_paired(d, margin) if ok else np.nan for d, ok in zip(arrays, judged)])
+    else:
+        margins = [float(margin * e.mean()) if len(e) else float("nan") for e in errors]
+        p_equivalence = np.array(
+            [tost_relative(d, e, margin) if ok else np.nan for d, e, ok in zip(arrays, errors, judged)]
+        )
+    adjusted_difference, adjusted_equivalence = shaffer_exclusive(p_difference, p_equivalence)
+    resolve_alpha = alpha / max(sum(judged), 1)
     results = []
     for i, (d, draws) in enumerate(zip(arrays, n_draws)):
         mean = float(d.mean()) if len(d) else float("nan")
         sd = float(d.std(ddof=1)) if judged[i] else float("nan")
-        p_diff_holm, p_eq_holm = float(adjusted[i]), float(adjusted[len(arrays) + i])
+        p_diff_adj, p_eq_adj = float(adjusted_difference[i]), float(adjusted_equivalence[i])
         outcome, needed = judge(
-            mean, sd, int(draws), p_diff_holm, p_eq_holm, margin, alpha, power, resolve_alpha, limits[i]
+            mean, sd, int(draws), p_diff_adj, p_eq_adj, margins[i], alpha, power, resolve_alpha, limits[i]
         )
         results.append(
             Judgement(
@@ -317,9 +527,10 @@ def judge_family(
                 sd_diff=sd,
                 p_difference=float(p_difference[i]),
                 p_equivalence=float(p_equivalence[i]),
-                p_difference_holm=p_diff_holm,
-                p_equivalence_holm=p_eq_holm,
+                p_difference_holm=p_diff_adj,
+                p_equivalence_holm=p_eq_adj,
                 seeds_to_resolve=needed,
+                margin=margins[i],
             )
         )
     return results

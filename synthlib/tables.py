@@ -165,6 +165,10 @@ def paired_comparisons(
     paired t statistic and two-sided p-value (``scipy.stats.ttest_1samp`` of the differences, the
     same as ``ttest_rel``) and the Wilcoxon signed-rank p-value. With a single draw the interval and
     the tests are NaN: the seeds then measure minibatch order and flips, not the columns.
+
+    The p-values are *unadjusted*: each pair alone, with no correction for the many pairs compared
+    (``comparisons_markdown`` labels them so). The claims are judged with a correction, within their
+    families, by ``synthlib.verdict.claim_table``.
     """
     runs = records_frame(records)
     rows = []
@@ -206,6 +210,23 @@ def paired_comparisons(
         "p_wilcoxon",
     ]
     return pd.DataFrame(rows, columns=columns)
+
+
+UNADJUSTED_LABELS = {"p_ttest": "p t-test (unadjusted)", "p_wilcoxon": "p Wilcoxon (unadjusted)"}
+"""The headings of ``paired_comparisons``' p-value columns where they are shown."""
+
+
+def comparisons_markdown(comparisons: pd.DataFrame, labels: Mapping[str, str]) -> str:
+    """``paired_comparisons`` as a markdown table: columns by their labels, the p-values headed as
+    unadjusted (``UNADJUSTED_LABELS``), then a line that says what that means."""
+    shown = comparisons.assign(
+        a=[labels.get(m, m) for m in comparisons["a"]], b=[labels.get(m, m) for m in comparisons["b"]]
+    ).rename(columns=UNADJUSTED_LABELS)
+    return (
+        shown.to_markdown(index=False, floatfmt=".4g")
+        + "\n\nThe p-values are unadjusted: each pair alone, not corrected for the "
+        f"{len(comparisons)} pairs shown. The claims are judged with a correction in `results/verdict_claims.md`."
+    )
 
 
 def variants_long(records_by_variant: Mapping[str, Sequence[RunRecord]], order: Sequence[str]) -> pd.DataFrame:

@@ -30,7 +30,7 @@ NOT_RUN = "—"
 MEANINGS: dict[str, str] = {
     "supported": "supported (the left side wins)",
     "contradicted": "contradicted (the right side wins)",
-    "equivalent": "equivalent (within ±{margin} point)",
+    "equivalent": "equivalent (within ±{margin})",
     "inconclusive": "inconclusive (more seeds needed)",
     "not judged": "not judged (the seeds share one draw)",
 }
@@ -129,8 +129,12 @@ def verdict_matrix(claims: pd.DataFrame, datasets: tuple[str, ...] = ("mnist", "
     for label, cells in rows.items():
         lines.append(f"| {label} | " + " | ".join(cells.get(c, NOT_RUN) for c in columns) + " |")
 
-    margins = sorted({f"{float(m):g}" for m in claims["margin"]}) if "margin" in claims.columns else []
-    margin = margins[0] if len(margins) == 1 else "the margin"
+    if "margin_fraction" in claims.columns:  # a margin relative to the right side's error rate
+        fractions = sorted({f"{100 * float(m):g}" for m in claims["margin_fraction"]})
+        margin = f"{fractions[0]}% of the right side's error rate" if len(fractions) == 1 else "the margin"
+    else:
+        margins = sorted({f"{float(m):g}" for m in claims["margin"]}) if "margin" in claims.columns else []
+        margin = f"{margins[0]} point" if len(margins) == 1 else "the margin"
     legend = [f"{SYMBOLS[j]} {MEANINGS[j].format(margin=margin)}" for j in SYMBOLS]
     if any(len(cells) < len(columns) for cells in rows.values()):
         legend.append(f"{NOT_RUN} not run")

@@ -9,6 +9,7 @@ from scipy import stats
 
 from synthlib.records import RunRecord
 from synthlib.stats import (
+    difference_power,
     draw_seed,
     equivalence_power,
     holm,
@@ -17,9 +18,13 @@ from synthlib.stats import (
     judge_family,
     mean_per_draw,
     paired_t_pvalue,
+    seeds_for_margin,
     seeds_to_resolve,
+    shaffer_exclusive,
+    shaffer_exclusive_batch,
     t_interval,
     tost_paired,
+    tost_relative,
 )
 
 
@@ -168,24 +173,80 @@ def test_judge_follows_its_decision_rule_in_order():
     assert outcome == "inconclusive" and needed == 34
 
 
-def test_judge_family_holm_adjusts_both_tests_of_every_judged_comparison_together():
+def test_shaffer_against_a_hand_computation():
+    """Two comparisons, four hypotheses, at most two true together. Sorted: d0 = 0.001 (t = 2: both
+    comparisons still have a hypothesis), d1 = 0.01 (t = 2), e1 = 0.02 (t = 2: comparison 0 keeps e0),
+    e0 = 0.3 (t = 1)."""
+    adjusted_difference, adjusted_equivalence = shaffer_exclusive([0.001, 0.01], [0.3, 0.02])
+    np.testing.assert_allclose(adjusted_difference, [0.002, 0.02])
+    np.testing.assert_allclose(adjusted_equivalence, [0.3, 0.04])
+    # Holm over all four would multiply by 4, 3, 2, 1: the smallest by 4, not 2
+    assert holm([0.001, 0.01, 0.3, 0.02])[0] == pytest.approx(0.004)
+
+
+def test_shaffer_ignores_untested_comparisons_and_the_batch_form_agrees():
+    adjusted_difference, adjusted_equivalence = shaffer_exclusive([0.01, np.nan], [0.5, np.nan])
+    assert adjusted_difference[0] == pytest.approx(0.01) and np.isnan(adjusted_difference[1])
+    rng = np.random.default_rng(0)
+    p_diff, p_eq = rng.uniform(size=(50, 3)), rng.uniform(size=(50, 3))
+    batch = shaffer_exclusive_batch(p_diff, p_eq)
+    for row in range(50):
+        one = shaffer_exclusive(p_diff[row], p_eq[row])
+        np.testing.assert_allclose(batch[0][row], one[0])
+        np.testing.assert_allclose(batch[1][row], one[1])
+
+
+def test_relative_tost_is_two_one_sided_t_tests_of_paired_linear_combinations():
+    errors = np.array([6.1, 5.8, 6.4, 6.0, 5.9, 6.2, 6.0])
+    for fraction in (0.05, 0.1, 0.2):
+        lower = stats.ttest_1samp(DIFFS + fraction * errors, 0.0, alternative="greater").pvalue
+        upper = stats.ttest_1samp(fraction * errors - DIFFS, 0.0, alternative="greater").pvalue
+        assert tost_relative(DIFFS, errors, fraction) == pytest.approx(max(lower, upper), rel=1e-10)
+    constant = np.full(7, 6.0)  # a reference error without spread: the fixed margin 0.1 x 6
+    assert tost_relative(DIFFS, constant, 0.1) == pytest.approx(tost_paired(DIFFS, 0.6), rel=1e-10)
+    with pytest.raises(ValueError, match="one of each per draw"):
+        tost_relative(DIFFS, errors[:3], 0.1)
+
+
+def test_seeds_for_margin_are_the_smallest_that_give_both_tests_their_power():
+    needed = seeds_for_margin(np.array([1.0, 2.0, 0.5]), np.array([1.2, 2.4, 0.6]), alpha=0.025, max_seeds=30)
+    assert needed[0] == needed[1] == needed[2]  # only margin / sd matters
+    n = int(needed[0])
+    assert difference_power(n, 1.2, 1.0, 0.025) >= 0.8 and equivalence_power(n, 0.0, 1.0, 1.2, 0.025) >= 0.8
+    assert min(difference_power(n - 1, 1.2, 1.0, 0.025), equivalence_power(n - 1, 0.0, 1.0, 1.2, 0.025)) < 0.8
+    far, none, flat = seeds_for_margin(np.array([3.0, np.nan, 0.0]), np.array([0.6, 1.0, 1.0]), 0.025, max_seeds=30)
+    assert np.isinf(far) and np.isnan(none) and flat == 2
+
+
+def test_judge_family_adjusts_by_shaffer_over_both_tests_of_every_judged_comparison():
     wins = np.array([3.1, 2.6, 3.4, 2.9])
     ties = np.array([0.1, -0.2, 0.05, 0.12])
     judged = judge_family([wins, ties, np.array([9.0, 9.5, 9.2])], [4, 4, 1], margin=1.0)
-    raw = [paired_t_pvalue(wins), paired_t_pvalue(ties), tost_paired(wins, 1.0), tost_paired(ties, 1.0)]
-    expected = holm(raw)  # four hypotheses: the one-draw comparison is not tested
-    assert [j.p_difference_holm for j in judged[:2]] == pytest.approx(expected[:2])
-    assert [j.p_equivalence_holm for j in judged[:2]] == pytest.approx(expected[2:])
+    raw_difference = [paired_t_pvalue(wins), paired_t_pvalue(ties)]
+    raw_equivalence = [tost_paired(wins, 1.0), tost_paired(ties, 1.0)]
+    expected = shaffer_exclusive(raw_difference, raw_equivalence)  # the one-draw comparison is not tested
+    assert [j.p_difference_holm for j in judged[:2]] == pytest.approx(list(expected[0]))
+    assert [j.p_equivalence_holm for j in judged[:2]] == pytest.approx(list(expected[1]))
     assert [j.outcome for j in judged] == ["supported", "equivalent", "not judged"]
     assert judged[2].mean_diff == pytest.approx(9.233333) and np.isnan(judged[2].p_difference)
-    assert judged[0].sd_diff == pytest.approx(wins.std(ddof=1))
+    assert judged[0].sd_diff == pytest.approx(wins.std(ddof=1)) and judged[0].margin == 1.0
 
 
-def test_judge_family_estimates_seeds_at_the_strictest_holm_level():
+def test_judge_family_with_a_margin_relative_to_the_reference_error():
+    ties = np.array([0.1, -0.2, 0.05, 0.12])
+    errors = np.array([5.0, 5.2, 4.8, 5.0])
+    (judged,) = judge_family([ties], [4], margin=0.1, reference_errors=[errors])
+    assert judged.margin == pytest.approx(0.1 * errors.mean())
+    assert judged.p_equivalence == pytest.approx(tost_relative(ties, errors, 0.1))
+    with pytest.raises(ValueError, match="margin must be above 0"):
+        judge_family([ties], [4], margin=0.0)
+
+
+def test_judge_family_estimates_seeds_at_the_strictest_level():
     noisy = np.array([1.5, -0.5, 2.0, 0.2])
     (judged,) = judge_family([noisy], [4], margin=0.5)
     assert judged.outcome == "inconclusive"
-    assert judged.seeds_to_resolve == seeds_to_resolve(noisy.mean(), noisy.std(ddof=1), 0.5, alpha=0.05 / 2)
+    assert judged.seeds_to_resolve == seeds_to_resolve(noisy.mean(), noisy.std(ddof=1), 0.5, alpha=0.05)
 
 
 def test_judge_family_needs_one_difference_per_draw():

@@ -23,7 +23,9 @@ from synthlib.verdict import (
     EQUIVALENCE_MARGIN,
     best_frozen,
     claim_table,
+    margin_sensitivity,
     protocol_variants,
+    sensitivity_markdown,
     sentence,
     summary_lines,
     verdict_markdown,
@@ -125,12 +127,13 @@ def row_of(table, claim: str, a: str, b: str):
     return table.set_index(["claim", "a", "b"]).loc[(claim, a, b)]
 
 
-def test_claims_are_judged_by_the_holm_adjusted_paired_tests():
+def test_claims_are_judged_by_the_adjusted_paired_tests():
     variants = variants_with([0.80, 0.82, 0.81, 0.83], [0.70, 0.71, 0.69, 0.72], [0.90, 0.91, 0.92, 0.90])
     table = claim_table(variants)
     beats = row_of(table, "biological_beats_normal", "lognormal", "normal")
     assert beats["judgement"] == "supported" and beats["n_draws"] == 4
-    assert beats["p_ttest_holm"] >= beats["p_ttest"] and beats["margin"] == EQUIVALENCE_MARGIN == 1.0
+    assert beats["p_ttest_holm"] >= beats["p_ttest"] and beats["margin_fraction"] == EQUIVALENCE_MARGIN == 0.1
+    assert beats["reference_error"] == pytest.approx(100 - 70.5) and beats["margin"] == pytest.approx(2.95)
     assert row_of(table, "frozen_beats_trained", "lognormal", "fully_trained")["judgement"] == "contradicted"
     assert beats["paper_diff"] == pytest.approx(80.89 - 72.52)  # the paper's MNIST Table 1
 
@@ -142,9 +145,16 @@ def test_a_match_within_the_margin_is_equivalent_and_counts_for_claim_two():
     assert row["judgement"] == "equivalent" and row["p_tost_holm"] < 0.05 <= row["p_ttest_holm"]
     row["claim"], row["a"], row["b"] = "frozen_beats_trained", "lognormal", "fully_trained"
     text = sentence(row, {"lognormal": "Log-Normal", "fully_trained": "Fully Trained"})
-    assert text.endswith("equivalent within ±1 point, which the claim counts as 'match'.")
-    wider = claim_table(variants, margin=0.1)
-    assert row_of(wider, "frozen_beats_trained", "lognormal", "fully_trained")["judgement"] == "inconclusive"
+    assert text.endswith(
+        "equivalent within ±1.97 points (10% of the error rate of 19.70%), which the claim counts as 'match'."
+    )
+    narrower = claim_table(variants, margin=0.005)
+    assert row_of(narrower, "frozen_beats_trained", "lognormal", "fully_trained")["judgement"] == "inconclusive"
+    sensitivity = margin_sensitivity(variants, factors=(0.05, 1.0))
+    row = sensitivity.set_index(["claim", "a", "b"]).loc[("frozen_beats_trained", "lognormal", "fully_trained")]
+    assert row["judgement at 0.05 x margin"] == "inconclusive" and row["judgement at 1 x margin"] == "equivalent"
+    shown = sensitivity_markdown(sensitivity, {})
+    assert "±0.5% of b's error" in shown and "±10% of b's error" in shown and "change between" in shown
 
 
 def test_overlapping_columns_are_inconclusive_and_sentences_say_how_many_seeds_would_resolve_them():
@@ -204,13 +214,16 @@ def test_claim_three_compares_the_best_frozen_sampler_chosen_on_validation():
     assert "Center-Surround (best frozen on validation) − Scattering" in text
 
 
-def test_holm_runs_over_each_claims_family_per_variant():
+def test_the_adjustment_runs_over_each_claims_family_per_variant_and_dataset():
     variants = variants_with([0.80, 0.82, 0.81, 0.83], [0.70, 0.71, 0.69, 0.72], [0.90, 0.91, 0.92, 0.90])
     variants["paper"] = variants["sound"]
     table = claim_table(variants)
     first = table[(table["claim"] == "biological_beats_normal") & (table["variant"] == "sound")].iloc[0]
-    # one comparison in the family: two hypotheses (difference, equivalence)
-    assert first["p_ttest_holm"] == pytest.approx(min(1.0, 2 * first["p_ttest"]))
+    # one comparison in the family: its two hypotheses cannot both be true, so at most one true hypothesis
+    assert first["p_ttest_holm"] == pytest.approx(first["p_ttest"])
+    cifar = [record(r.method, r.seed, r.test_accuracy, dataset="cifar10") for r in variants["sound"]]
+    both = claim_table({"sound": variants["sound"] + cifar})
+    assert both.groupby("dataset")["p_ttest_holm"].first().tolist() == pytest.approx([first["p_ttest"]] * 2)
     same = table[(table["claim"] == "biological_beats_normal")]
     assert same["p_ttest_holm"].nunique() == 1  # the same records under two variants: two separate families
 
@@ -220,11 +233,11 @@ def test_verdict_markdown_and_summary_come_from_the_table():
     table = claim_table(variants)
     markdown = verdict_markdown(table, {})
     assert markdown.count("\n- ") == len(table) and CLAIMS[0].statement in markdown
-    assert "within ±1 point" in markdown.split("###")[0]  # the rules come first and name the margin
+    assert "within ±10% of the reference's error rate" in markdown.split("###")[0]  # the rules name the margin
     summary = summary_lines(table)
     assert "sound: 1 supported, 0 equivalent, 0 contradicted, 0 inconclusive, 0 not judged" in summary
     assert "sound: 0 supported, 0 equivalent, 1 contradicted, 0 inconclusive, 0 not judged" in summary
-    assert "Holm-corrected at 0.05" in summary and "±1 point" in summary
+    assert "Shaffer's modification of Holm's procedure at 0.05" in summary and "±10% of" in summary
 
 
 def test_protocol_variants_split_grid_protocols_by_selection():

@@ -42,7 +42,6 @@ from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
-from torch.optim.adam import adam
 from torch.optim.sgd import sgd
 
 from synthlib.models import ClassifierHead
@@ -157,8 +156,9 @@ def block_logits(
         inputs = table[rows[0]].index_select(0, batches[0])  # an int row: a view of the table, no copy
         hidden = torch.addmm(bias1.reshape(-1), inputs, weight1.reshape(-1, width).t())
         hidden = hidden.view(len(inputs), n_heads, hidden_units).transpose(0, 1)
-    else:
-        inputs = table[torch.tensor(rows, device=table.device)[:, None], batches]  # (K, B, D)
+    else:  # rows of the (S * N, D) table: one contiguous row copy each
+        flat = (torch.tensor(rows, device=table.device)[:, None] * table.shape[1] + batches).flatten()
+        inputs = table.flatten(0, 1).index_select(0, flat).view(*batches.shape, width)  # (K, B, D)
         hidden = torch.baddbmm(bias1[:, None, :], inputs, weight1.transpose(1, 2))
     return torch.baddbmm(bias2[:, None, :], F.relu(hidden), weight2.transpose(1, 2))
 
@@ -173,7 +173,6 @@ class HeadOptimizerState:
     grads: list[torch.Tensor]  # views of the stacked parameters' gradient buffers
     exp_avgs: list[torch.Tensor] = field(default_factory=list)
     exp_avg_sqs: list[torch.Tensor] = field(default_factory=list)
-    steps: list[torch.Tensor] = field(default_factory=list)
     momentum_buffers: list[torch.Tensor | None] = field(default_factory=list)
 
 
@@ -192,7 +191,6 @@ def optimizer_state(
         grads,
         exp_avgs=[torch.zeros_like(p) for p in params],
         exp_avg_sqs=[torch.zeros_like(p) for p in params],
-        steps=[torch.zeros((), dtype=torch.float32, device=p.device) for p in params],  # as fused Adam keeps it
     )
 
 
@@ -210,14 +208,15 @@ class OptimizerCall:
     grads: list[torch.Tensor]
     exp_avgs: list[torch.Tensor]
     exp_avg_sqs: list[torch.Tensor]
-    steps: list[torch.Tensor]
+    steps: list[torch.Tensor]  # the group's one step count, once per parameter
     momentum_buffers: list[torch.Tensor | None]
 
 
 def optimizer_calls(
-    states: Sequence[HeadOptimizerState], configs: Sequence[TrainConfig], lrs: Sequence[float]
+    states: Sequence[HeadOptimizerState], configs: Sequence[TrainConfig], lrs: Sequence[float], step: torch.Tensor
 ) -> list[OptimizerCall]:
-    """One ``OptimizerCall`` per distinct (learning rate, weight decay, momentum) of the heads."""
+    """One ``OptimizerCall`` per distinct (learning rate, weight decay, momentum) of the heads; ``step`` is
+    the number of steps the group has taken (every head of a group takes the same steps)."""
     by_setting: dict[tuple[float, float, float], list[HeadOptimizerState]] = {}
     for state, config, lr in zip(states, configs, lrs):
         by_setting.setdefault((lr, config.weight_decay, config.momentum), []).append(state)
@@ -231,7 +230,7 @@ def optimizer_calls(
             [g for h in heads for g in h.grads],
             [t for h in heads for t in h.exp_avgs],
             [t for h in heads for t in h.exp_avg_sqs],
-            [t for h in heads for t in h.steps],
+            [step for h in heads for _ in h.params],
             [b for h in heads for b in h.momentum_buffers],
         )
         for (lr, weight_decay, momentum), heads in by_setting.items()
@@ -240,17 +239,17 @@ def optimizer_calls(
 
 @torch.no_grad()
 def optimizer_step(call: OptimizerCall, optimizer: str) -> None:
-    """One step of the heads of ``call``, as ``training.make_optimizer``'s optimiser takes it: the same
-    functional update of ``torch.optim`` (fused Adam; SGD's default)."""
+    """One step of the heads of ``call``, as ``training.make_optimizer``'s optimiser takes it: the kernel of
+    ``torch.optim``'s fused Adam, given the step count already advanced (``torch.optim.adam`` advances one
+    count per tensor first; here all share the group's), or SGD's functional update."""
     if optimizer == "adam":
-        adam(
+        torch._fused_adam_(
             call.params,
             call.grads,
             call.exp_avgs,
             call.exp_avg_sqs,
             [],
             call.steps,
-            fused=True,
             amsgrad=False,
             beta1=ADAM_BETAS[0],
             beta2=ADAM_BETAS[1],
@@ -334,6 +333,7 @@ class HeadGroupRun:
         self.table, self.plain_rows, self.flip_rows = feature_table(members, features, configs, flipped_features)
         self.blocks = [start_block(heads, list(b.members), b.shared, self.config.optimizer) for b in blocks]
         self.epoch = 0
+        self.step = torch.zeros((), dtype=torch.float32, device=self.table.device)  # as fused Adam counts
         for k in members:
             heads[k].train()
 
@@ -349,7 +349,8 @@ class HeadGroupRun:
         members = self.members
         states = [state for block in self.blocks for state in block.states]
         member_configs = [self.configs[k] for k in members]
-        calls = optimizer_calls(states, member_configs, [c.learning_rate * c.lr_factor(epoch) for c in member_configs])
+        lrs = [c.learning_rate * c.lr_factor(epoch) for c in member_configs]
+        calls = optimizer_calls(states, member_configs, lrs, self.step)
         draws = {k: draw_epoch(self.generators[k], n, self.configs[k]) for k in members}
         orders = [torch.stack([draws[k][0] for k in b.members]).to(self.table.device) for b in self.blocks]
         grads = [param.grad for block in self.blocks for param in block.params if param.grad is not None]
@@ -363,6 +364,7 @@ class HeadGroupRun:
                 block_losses.append(losses.view(len(block.members), -1).mean(dim=1).sum())
             torch._foreach_zero_(grads)
             torch.stack(block_losses).sum().backward()
+            self.step += 1
             for call in calls:
                 optimizer_step(call, self.config.optimizer)
         if self.config.optimizer != "adam":

@@ -263,7 +263,8 @@ def test_run_loop_records_a_failing_sampler_and_continues(data, tmp_path):
     records, failures, logs = study(data, methods, tmp_path)
     assert [r.method for r in records] == [FROZEN[0].name]
     assert len(failures) == 1
-    assert failures[0] == "test synthetic_gray broken seed=0 (1 run(s)): ArithmeticError: sampler exploded"
+    # the frozen columns of a seed are one job; the broken one's run alone is missed
+    assert failures[0] == "test synthetic_gray broken+normal seed=0 (1 run(s)): ArithmeticError: sampler exploded"
     assert any("FAILED" in line for line in logs)
     assert not (tmp_path / "synthetic_gray" / "broken__seed0.json").exists()
     assert (tmp_path / "synthetic_gray" / f"{FROZEN[0].name}__seed0.json").exists()
@@ -285,8 +286,8 @@ def test_run_loop_reuses_finished_records(data, tmp_path):
 
 @pytest.mark.parametrize("protocol_name", ["paper", "authors_code"])
 def test_settings_trained_together_equal_each_setting_alone(tmp_path, protocol_name):
-    """The run loop trains the frozen settings of one (seed, method) as one batched model; each run's
-    result equals the same run alone, to floating-point noise (real feature shapes: 64 x 4 x 4 for
+    """The run loop trains the frozen settings and samplers of one seed as one batched model (one job); each
+    run's result equals the same run alone, to floating-point noise (real feature shapes: 64 x 4 x 4 for
     the paper's network, 64 x 16 x 16 for the authors')."""
     from dataclasses import replace as with_fields
 
@@ -299,14 +300,19 @@ def test_settings_trained_together_equal_each_setting_alone(tmp_path, protocol_n
         settings = [with_fields(c, epochs=4) for c in protocol.settings[:4]]  # two batch sizes, SGD, flips
     else:
         settings = [TrainConfig(epochs=4, learning_rate=lr, weight_decay=wd) for lr in (1e-3, 3e-3) for wd in (0, 1e-3)]
-    method = protocol.methods[2]
+    methods = [m for m in protocol.methods if m.regime == "frozen"][1:3]
     configs = [
-        (RunConfig(rgb.name, method, 0, s, 10, 5, protocol.arch, protocol.options), setting_tag(s)) for s in settings
+        (RunConfig(rgb.name, method, 0, s, 10, 5, protocol.arch, protocol.options), setting_tag(s))
+        for s in settings
+        for method in methods  # interleaved: the job tests them method by method
     ]
     context = RunContext(rgb, "cpu")
-    together = execute(cnn_jobs("t", tmp_path / "together", configs), context, lambda _: None).records
+    jobs = cnn_jobs("t", tmp_path / "together", configs)
+    assert len(jobs) == 1
+    together = sorted(execute(jobs, context, lambda _: None).records, key=lambda r: (r.setting, r.method))
     alone = [execute(cnn_jobs("t", tmp_path / "alone", [c]), context, lambda _: None).records[0] for c in configs]
-    assert len(together) == len(alone) == 4
+    alone.sort(key=lambda r: (r.setting, r.method))
+    assert len(together) == len(alone) == 8
     for a, b in zip(together, alone):
         assert a.config_hash == b.config_hash
         assert abs(a.test_accuracy - b.test_accuracy) * a.n_test <= 2  # at most two test images apart

@@ -131,6 +131,7 @@ __all__ = [
     "EarlyStopping",
     "Progress",
     "Stopping",
+    "check_eta",
     "halving_count",
     "halving_survivors",
     "observe",

@@ -25,7 +25,7 @@ from synthlib.columns import Method
 from synthlib.data import ImageDataset, few_shot_split
 from synthlib.engine import Job, PlannedRun, RunContext, RunResult, full_config
 from synthlib.features import FrozenFeatures, ensure_test_features, frozen_features
-from synthlib.heads import fit_heads
+from synthlib.heads import train_heads
 from synthlib.models import ArchitectureConfig, PaperCNN, init_
 from synthlib.preprocess import (
     AUTHORS_CODE_DEFAULT_STEPS,
@@ -38,7 +38,8 @@ from synthlib.preprocess import (
 from synthlib.records import record_path
 from synthlib.samplers import sample_kernels
 from synthlib.seeding import derive_seed, make_generator
-from synthlib.training import TrainConfig, accuracy, fit
+from synthlib.stopping import Stopping
+from synthlib.training import TrainConfig, accuracy, fit, fit_until_plateau
 
 FEATURE_NORMS = ("none", "standardize")
 
@@ -278,6 +279,15 @@ class TrainedRun:
     val_scores: dict[int, float]
     features: FrozenFeatures | None
     timing: dict[str, float]
+    stopping: Stopping | None = None
+    """How the run stopped, when its setting stops early (``TrainConfig.patience``); else ``None``."""
+
+    @property
+    def val_accuracy(self) -> float:
+        """Validation accuracy of the parameters kept: the best epoch's under early stopping, else the last's."""
+        if self.stopping is not None:
+            return self.stopping.best_validation_accuracy
+        return self.val_scores[max(self.val_scores)]
 
 
 def train_and_score(
@@ -288,6 +298,8 @@ def train_and_score(
     features: FrozenFeatures | None = None,
 ) -> TrainedRun:
     """Train one run; return the model and validation accuracy at each checkpoint epoch (and the last).
+    With early stopping (``config.train.patience``) the run stops on its validation split, keeps its best
+    epoch, and checkpoints after the stop are not scored; ``TrainedRun.stopping`` says how it stopped.
 
     Frozen methods train only the head, on features computed once (or passed in as ``features``,
     which depend on the kernels and images but not on the training settings); full training trains all.
@@ -319,9 +331,54 @@ def train_and_score(
     started = time.perf_counter()
     if config.train.hflip and config.method.regime == "frozen" and flipped_inputs is None:
         raise ValueError("a frozen run that flips needs features of the flipped images (frozen_features(flipped=True))")
-    fit(trainable, train_inputs, split.y_train, config.train, order, checkpoints, score, flipped_inputs)
+    stopping = None
+    if config.train.patience is None:
+        fit(trainable, train_inputs, split.y_train, config.train, order, checkpoints, score, flipped_inputs)
+    else:
+        validation = (val_inputs, split.y_val)
+        stopping = fit_until_plateau(
+            trainable, train_inputs, split.y_train, config.train, order, validation, checkpoints, score, flipped_inputs
+        )
     timing["fit_s"] = time.perf_counter() - started
-    return TrainedRun(model, val_scores, features, timing)
+    return TrainedRun(model, val_scores, features, timing, stopping)
+
+
+def prepare_frozen(
+    configs: Sequence[RunConfig], split: SplitTensors, device: torch.device, features: FrozenFeatures | None = None
+) -> tuple[list[PaperCNN], list[FrozenFeatures], dict[str, float]]:
+    """The networks of frozen runs that share their split, each run's features (computed once per method,
+    or ``features`` when every run is of one method) and the seconds the features took."""
+    if any(c.method.regime != "frozen" for c in configs):
+        raise ValueError("train_frozen_together trains frozen runs only")
+    in_channels, image_size = split.x_train.shape[1], split.x_train.shape[2]
+    models = [build_model(c, in_channels, image_size, device) for c in configs]
+    by_method: dict[str, list[int]] = {}
+    for k, config in enumerate(configs):
+        by_method.setdefault(config.method.name, []).append(k)
+    if features is not None and len(by_method) > 1:
+        raise ValueError("features given to train_frozen_together are one method's; pass runs of that method only")
+    timing = {"features_s": 0.0}
+    features_of: dict[str, FrozenFeatures] = {}
+    for name, members in by_method.items():
+        kernels = models[members[0]].conv_weights
+        if any(not all(torch.equal(a, b) for a, b in zip(models[k].conv_weights, kernels)) for k in members[1:]):
+            raise ValueError(f"runs of method {name!r} drew different kernels; train runs of one seed together")
+        flipped = any(configs[k].train.hflip for k in members)
+        if features is None:
+            started = time.perf_counter()
+            standardize = configs[members[0]].options.feature_norm == "standardize"
+            method_features = frozen_features(
+                kernels, configs[members[0]].arch, split.x_train, split.x_val, standardize, flipped
+            )
+            timing["features_s"] += time.perf_counter() - started
+        else:
+            method_features = features
+        if flipped and method_features.train_flipped is None:
+            raise ValueError(
+                "frozen runs that flip need features of the flipped images (frozen_features(flipped=True))"
+            )
+        features_of[name] = method_features
+    return models, [features_of[c.method.name] for c in configs], timing
 
 
 def train_frozen_together(
@@ -331,48 +388,38 @@ def train_frozen_together(
     checkpoint_epochs: Sequence[int] = (),
     features: FrozenFeatures | None = None,
 ) -> list[TrainedRun]:
-    """``train_and_score`` for frozen runs that share their kernels and split (the settings of one
-    (seed, method, input normalisation)), with every head trained at once (``heads.fit_heads``: the
-    same result as one by one, to floating-point rounding). The features are computed once; each
-    run's ``timing`` holds its share of the group's seconds."""
-    if any(c.method.regime != "frozen" for c in configs):
-        raise ValueError("train_frozen_together trains frozen runs only")
-    in_channels, image_size = split.x_train.shape[1], split.x_train.shape[2]
-    models = [build_model(c, in_channels, image_size, device) for c in configs]
-    kernels = models[0].conv_weights
-    if any(not all(torch.equal(a, b) for a, b in zip(m.conv_weights, kernels)) for m in models[1:]):
-        raise ValueError("train_frozen_together needs runs with the same kernels (one seed and method)")
-    timing = {"features_s": 0.0}
-    if features is None:
-        started = time.perf_counter()
-        standardize = configs[0].options.feature_norm == "standardize"
-        flipped = any(c.train.hflip for c in configs)
-        features = frozen_features(kernels, configs[0].arch, split.x_train, split.x_val, standardize, flipped)
-        timing["features_s"] = time.perf_counter() - started
-    if any(c.train.hflip for c in configs) and features.train_flipped is None:
-        raise ValueError("frozen runs that flip need features of the flipped images (frozen_features(flipped=True))")
+    """``train_and_score`` for frozen runs that share their split (e.g. the settings and samplers of one
+    seed), with every head trained at once as one model (``heads.train_heads``: the same result as one by
+    one, to floating-point rounding). The features of each method (its kernels) are computed once, or
+    passed in as ``features`` when every run is of one method; each run's ``timing`` holds its share of the
+    group's seconds. Runs whose setting stops early (``TrainConfig.patience``) stop on the validation split
+    and report how (``TrainedRun.stopping``)."""
+    models, run_features, timing = prepare_frozen(configs, split, device, features)
     scores: list[dict[int, float]] = [{} for _ in configs]
     wanted = [set(checkpoint_epochs) | {c.train.epochs} for c in configs]
 
     def score(epoch: int, k: int, head: torch.nn.Module) -> None:
         if epoch in wanted[k]:
-            scores[k][epoch] = accuracy(head, features.val, split.y_val) if len(split.y_val) else float("nan")
+            val = run_features[k].val
+            scores[k][epoch] = accuracy(head, val, split.y_val) if len(split.y_val) else float("nan")
 
     generators = [make_generator(c.seed, c.dataset, "order", c.method.name) for c in configs]
+    stops = any(c.train.patience is not None for c in configs)
     started = time.perf_counter()
-    fit_heads(
+    stoppings = train_heads(
         [m.head for m in models],
-        [features.train] * len(configs),
+        [f.train for f in run_features],
         split.y_train,
         [c.train for c in configs],
         generators,
         sorted(set().union(*wanted)),
         score,
-        [features.train_flipped if c.train.hflip else None for c in configs],
+        [f.train_flipped if c.train.hflip else None for f, c in zip(run_features, configs)],
+        [(f.val, split.y_val) for f in run_features] if stops else None,
     )
     timing["fit_s"] = time.perf_counter() - started
     share = {key: seconds / len(configs) for key, seconds in timing.items()}
-    return [TrainedRun(model, scores[k], features, dict(share)) for k, model in enumerate(models)]
+    return [TrainedRun(model, scores[k], run_features[k], dict(share), stoppings[k]) for k, model in enumerate(models)]
 
 
 def score_test_set(run: TrainedRun, config: RunConfig, split: SplitTensors) -> tuple[float, dict[str, float]]:
@@ -414,7 +461,7 @@ def run_one(
     timing = {**run.timing, **test_timing, "wall_time_s": elapsed}
     result = RunResult(
         test_accuracy=test_acc,
-        val_accuracy=run.val_scores[config.train.epochs],
+        val_accuracy=run.val_accuracy if run.stopping is not None else run.val_scores[config.train.epochs],
         n_train=len(split.y_train),
         n_val=len(split.y_val),
         n_test=len(split.y_test),
@@ -452,30 +499,65 @@ def run_split(config: RunConfig, context: RunContext) -> tuple[SplitTensors, flo
 
 @dataclass(frozen=True)
 class CnnJob(Job):
-    """The settings of one (dataset, seed, method): one split and, for a frozen method, one set of
-    features shared by every setting."""
+    """The runs of one (dataset, seed) that share work: one split; for the frozen methods, the features of
+    each method shared by its settings, and one model of all their heads; else one method's settings."""
 
     runs: tuple[PlannedRun, ...]
 
+    @property
+    def label(self) -> str:
+        """The job's name in logs: protocol, dataset, its columns and seed."""
+        first = self.runs[0]
+        methods = "+".join(dict.fromkeys(run.method for run in self.runs))
+        return f"{first.protocol} {first.dataset} {methods} seed={first.seed}"
+
     def run(self, pending: Sequence[PlannedRun], context: RunContext) -> Iterator[tuple[PlannedRun, RunResult]]:
-        """Frozen settings of one input normalisation train together (``train_frozen_together``); full
-        training runs one setting at a time."""
+        """Frozen runs of one input normalisation (the settings and samplers of a seed) train together as one
+        model (``train_frozen_together``); full training runs one setting at a time. Runs are tested method
+        by method, so only one method's test features are held at a time. When the runs of several methods
+        cannot train together (a sampler fails), each method's runs train on their own, and the first error
+        is raised after the others have finished."""
         by_norm: dict[str, list[PlannedRun]] = {}
         for planned in pending:
             by_norm.setdefault(planned.payload.train.input_norm, []).append(planned)
         for group in by_norm.values():
-            configs: list[RunConfig] = [planned.payload for planned in group]
-            split, split_s = run_split(configs[0], context)
-            together: list[TrainedRun | None] = [None] * len(group)
-            if configs[0].method.regime == "frozen" and len(group) > 1:
-                together = list(train_frozen_together(configs, split, context.device))
-            features = together[0].features if together[0] is not None else None
-            for planned, config, trained in zip(group, configs, together):
-                result, run = run_one(config, split, context.device, features, trained)
-                features = features or run.features
-                timing = {"split_s": split_s, **result.timing, "wall_time_s": result.timing["wall_time_s"] + split_s}
-                split_s = 0.0
-                yield planned, replace(result, timing=timing)
+            methods = list(dict.fromkeys(planned.method for planned in group))
+            group.sort(key=lambda planned: methods.index(planned.method))  # stable: settings keep their order
+            yield from run_group(group, context)
+
+
+def run_group(group: Sequence[PlannedRun], context: RunContext) -> Iterator[tuple[PlannedRun, RunResult]]:
+    """``CnnJob.run`` for runs of one input normalisation, ordered method by method."""
+    configs: list[RunConfig] = [planned.payload for planned in group]
+    split, split_s = run_split(configs[0], context)
+    together: list[TrainedRun | None] = [None] * len(group)
+    if configs[0].method.regime == "frozen" and len(group) > 1:
+        methods = list(dict.fromkeys(planned.method for planned in group))
+        try:
+            together = list(train_frozen_together(configs, split, context.device))
+        except Exception:
+            if len(methods) == 1:
+                raise
+            first_error: Exception | None = None
+            for method in methods:
+                try:
+                    yield from run_group([planned for planned in group if planned.method == method], context)
+                except Exception as error:  # raised below, after the other methods
+                    first_error = first_error or error
+            assert first_error is not None
+            raise first_error from None
+    features: FrozenFeatures | None = None
+    for index, (planned, config) in enumerate(zip(group, configs)):
+        trained, together[index] = together[index], None
+        if trained is not None:
+            features = trained.features
+        elif index and configs[index - 1].method.name != config.method.name:
+            features = None
+        result, run = run_one(config, split, context.device, features, trained)
+        features = run.features
+        timing = {"split_s": split_s, **result.timing, "wall_time_s": result.timing["wall_time_s"] + split_s}
+        split_s = 0.0
+        yield planned, replace(result, timing=timing)
 
 
 def cnn_run(protocol: str, runs_dir: Path, config: RunConfig, setting: str) -> PlannedRun:
@@ -493,10 +575,12 @@ def cnn_run(protocol: str, runs_dir: Path, config: RunConfig, setting: str) -> P
 
 
 def cnn_jobs(protocol: str, runs_dir: Path, configs: Sequence[tuple[RunConfig, str]]) -> list[CnnJob]:
-    """The jobs of ``(config, setting tag)`` pairs: one per (seed, method), in order of first appearance."""
+    """The jobs of ``(config, setting tag)`` pairs, in order of first appearance: one per seed for its frozen
+    methods (their heads train as one model), one per (seed, method) for methods that train their conv."""
     groups: dict[tuple[int, str], list[PlannedRun]] = {}
     for config, tag in configs:
-        groups.setdefault((config.seed, config.method.name), []).append(cnn_run(protocol, runs_dir, config, tag))
+        key = "frozen" if config.method.regime == "frozen" else f"method {config.method.name}"
+        groups.setdefault((config.seed, key), []).append(cnn_run(protocol, runs_dir, config, tag))
     return [CnnJob(tuple(runs)) for runs in groups.values()]
 
 
@@ -515,5 +599,6 @@ __all__ = [
     "setting_tag",
     "subset_seed",
     "train_and_score",
+    "prepare_frozen",
     "train_frozen_together",
 ]

@@ -288,7 +288,8 @@ class Protocol(Study):
         settings_limit: int | None = None,
     ) -> list[Job]:
         """Every job of this protocol on ``data`` (a dataset or its name), seed by seed (the columns of a
-        seed share their split): per (seed, method) a ``CnnJob`` over its settings, per (seed, baseline) a
+        seed share their split): per seed a ``CnnJob`` over its frozen methods' settings (their heads train as
+        one model) and one per (seed, trained method) over its settings, per (seed, baseline) a
         ``BaselineJob`` over its Cs. ``settings_limit`` keeps the first settings of a grid (a quick check)."""
         dataset = data if isinstance(data, str) else data.name
         runs_dir = self.runs_dir(results_root)

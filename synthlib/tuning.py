@@ -15,6 +15,13 @@ chosen here, once per dataset and regime, by a search on validation accuracy:
   remains, recorded in ``TuningResult.edges`` and shown by the tables and the verdict;
   ``synthlib.search``);
 - training length is scored at several checkpoint epochs within one training run;
+- optionally (``TuningRequest.halving = eta``), the starting grid's settings drop out early by *successive
+  halving* (Jamieson & Talwalkar 2016; Li et al. 2017 Hyperband; ``synthlib.stopping``): at each checkpoint
+  epoch but the last (a *rung*), the training runs still going are ranked by their mean validation accuracy
+  over tuning seeds and methods, the best ``ceil(n / eta)`` go on (ties to the earlier in grid order) and
+  the others stop there; their scores at the rungs they reached stay candidates. Frozen heads that drop out
+  leave the batched model (``heads.HeadsTraining``); a fully trained run that drops out is not continued.
+  ``replay_halving`` replays the rule on a committed score table;
 - one setting is chosen per regime: all frozen samplers share theirs (the mean validation
   accuracy over the samplers decides), and full training gets its own, since it trains a
   different set of parameters. Ties go to the earlier setting in grid order
@@ -46,16 +53,21 @@ from synthlib.experiment import (
     RunConfig,
     RunOptions,
     SplitTensors,
+    build_model,
+    prepare_frozen,
     prepare_split,
     train_and_score,
     train_frozen_together,
 )
+from synthlib.heads import HeadsTraining
 from synthlib.models import ArchitectureConfig
 from synthlib.progress import progress_bar
 from synthlib.records import RESULTS_VERSION, config_hash
 from synthlib.search import Ladder
+from synthlib.seeding import make_generator
 from synthlib.selection import best_by_mean
-from synthlib.training import TrainConfig
+from synthlib.stopping import check_eta, halving_survivors
+from synthlib.training import TrainConfig, accuracy, train_epochs
 
 
 @dataclass(frozen=True)
@@ -129,8 +141,9 @@ def score_points(
     options: RunOptions,
     progress: Any = None,
 ) -> list[dict[str, Any]]:
-    """Validation accuracy of every (method, tuning seed, point, checkpoint): one row each. Frozen methods
-    train the heads of every point of one input normalisation at once, on features computed once."""
+    """Validation accuracy of every (method, tuning seed, point, checkpoint): one row each, method by method.
+    Frozen methods (one regime: ``methods`` share it) train the heads of every method and point of one input
+    normalisation at once, as one model, on each method's features computed once."""
     rows: list[dict[str, Any]] = []
     name = splits.data.name
     for seed in grid.seeds:
@@ -141,28 +154,153 @@ def score_points(
                 for point_norm, lr, wd in points
                 if point_norm == norm
             ]
-            for method in methods:
-                configs = [
-                    RunConfig(name, method, seed, setting, splits.per_class, splits.val_per_class, arch, options)
-                    for setting in settings
+            configs = [
+                RunConfig(name, method, seed, setting, splits.per_class, splits.val_per_class, arch, options)
+                for method in methods
+                for setting in settings
+            ]
+            if methods[0].regime == "frozen":  # every sampler's heads of this seed as one model
+                runs = train_frozen_together(configs, split, splits.device, checkpoints)
+            else:
+                runs = [train_and_score(config, split, splits.device, checkpoints) for config in configs]
+            for config, run in zip(configs, runs):
+                rows += [
+                    {
+                        "method": config.method.name,
+                        "regime": config.method.regime,
+                        "seed": seed,
+                        **replace(config.train, epochs=checkpoint).to_dict(),
+                        "val_accuracy": run.val_scores[checkpoint],
+                    }
+                    for checkpoint in checkpoints
                 ]
-                if method.regime == "frozen":
-                    runs = train_frozen_together(configs, split, splits.device, checkpoints)
-                else:
-                    runs = [train_and_score(config, split, splits.device, checkpoints) for config in configs]
-                for setting, run in zip(settings, runs):
-                    rows += [
-                        {
-                            "method": method.name,
-                            "regime": method.regime,
-                            "seed": seed,
-                            **asdict(replace(setting, epochs=checkpoint)),
-                            "val_accuracy": run.val_scores[checkpoint],
-                        }
-                        for checkpoint in checkpoints
-                    ]
-                if progress is not None:
-                    progress.update(len(configs))
+            if progress is not None:
+                progress.update(len(configs))
+    return rows
+
+
+class RungScoring:
+    """The training runs of some points (every method and tuning seed), trained rung by rung for successive
+    halving: ``advance(points, checkpoint)`` stops the runs of points not in ``points``, trains the others on
+    to ``checkpoint`` epochs and returns their score rows there (as ``score_points`` makes them). Frozen
+    methods of a (seed, input normalisation) train as one batched model (``heads.HeadsTraining``); fully
+    trained runs one by one (``training.train_epochs``)."""
+
+    def __init__(
+        self,
+        points: Sequence[Point],
+        epochs: int,
+        methods: Sequence[Method],
+        grid: TuningGrid,
+        splits: SplitCache,
+        arch: ArchitectureConfig,
+        options: RunOptions,
+    ) -> None:
+        self.units: list[tuple[SplitTensors, list[RunConfig], list[Point], Any]] = []
+        name = splits.data.name
+        for seed in grid.seeds:
+            for norm in dict.fromkeys(point[0] for point in points):
+                split = splits.get(seed, norm)
+                norm_points = [point for point in points if point[0] == norm]
+                configs, config_points = [], []
+                for method in methods:
+                    for point in norm_points:
+                        setting = TrainConfig(
+                            grid.optimizer, point[1], point[2], epochs, grid.batch_size, input_norm=norm
+                        )
+                        configs.append(
+                            RunConfig(
+                                name, method, seed, setting, splits.per_class, splits.val_per_class, arch, options
+                            )
+                        )
+                        config_points.append(point)
+                self.units.append((split, configs, config_points, self.start(configs, split, splits.device)))
+
+    @staticmethod
+    def start(configs: Sequence[RunConfig], split: SplitTensors, device: torch.device) -> Any:
+        """The training state of one (seed, input normalisation): a ``HeadsTraining`` and each run's
+        validation features for frozen methods, else each run's model and epoch iterator."""
+        if configs[0].method.regime == "frozen":
+            models, features, _ = prepare_frozen(configs, split, device)
+            generators = [make_generator(c.seed, c.dataset, "order", c.method.name) for c in configs]
+            heads = [model.head for model in models]
+            training = HeadsTraining(
+                heads, [f.train for f in features], split.y_train, [c.train for c in configs], generators
+            )
+            return training, [f.val for f in features]
+        runs = []
+        for config in configs:
+            model = build_model(config, split.x_train.shape[1], split.x_train.shape[2], device)
+            order = make_generator(config.seed, config.dataset, "order", config.method.name)
+            runs.append((model, train_epochs(model, split.x_train, split.y_train, config.train, order)))
+        return runs
+
+    def advance(self, points: Sequence[Point], checkpoint: int) -> list[dict[str, Any]]:
+        keep = set(points)
+        rows: list[dict[str, Any]] = []
+        for split, configs, config_points, state in self.units:
+            going = [k for k, point in enumerate(config_points) if point in keep]
+            scores: dict[int, float] = {}
+            if configs[0].method.regime == "frozen":
+                training, val_features = state
+                training.stop(set(training.active) - set(going))
+                while training.epoch < checkpoint:
+                    training.run_epoch()
+                    training.end_epoch()
+                for k in going:
+                    training.write_back(k)
+                    scores[k] = accuracy(training.heads[k], val_features[k], split.y_val)
+            else:
+                for k in going:
+                    model, epochs = state[k]
+                    for epoch in epochs:
+                        if epoch == checkpoint:
+                            break
+                    scores[k] = accuracy(model, split.x_val, split.y_val)
+            rows += [
+                {
+                    "method": configs[k].method.name,
+                    "regime": configs[k].method.regime,
+                    "seed": configs[k].seed,
+                    **replace(configs[k].train, epochs=checkpoint).to_dict(),
+                    "val_accuracy": scores[k],
+                }
+                for k in going
+            ]
+        return rows
+
+
+def point_of_row(row: Mapping[str, Any]) -> Point:
+    """The training run (``Point``) of a score row."""
+    return (str(row["input_norm"]), float(row["learning_rate"]), float(row["weight_decay"]))
+
+
+def halving_rung(rows: Sequence[Mapping[str, Any]], points: Sequence[Point], eta: int) -> list[Point]:
+    """The points that go on past a rung: the best ``ceil(n / eta)`` by mean validation accuracy of their
+    ``rows`` (over tuning seeds and methods), ties to the earlier in ``points`` (grid order)."""
+    totals: dict[Point, list[float]] = {point: [] for point in points}
+    for row in rows:
+        totals[point_of_row(row)].append(float(row["val_accuracy"]))
+    means = [float(np.mean(totals[point])) for point in points]
+    return [points[i] for i in halving_survivors(means, eta)]
+
+
+def score_with_halving(
+    advance: Callable[[Sequence[Point], int], list[dict[str, Any]]],
+    points: Sequence[Point],
+    checkpoints: Sequence[int],
+    eta: int,
+) -> list[dict[str, Any]]:
+    """Score ``points`` at ``checkpoints`` (ascending) with successive halving: after each checkpoint but the
+    last only ``halving_rung``'s survivors are trained on (``advance(points, checkpoint)`` trains them there
+    and returns their rows)."""
+    check_eta(eta)
+    going, rows = list(points), []
+    for index, checkpoint in enumerate(checkpoints):
+        rung_rows = advance(going, checkpoint)
+        rows += rung_rows
+        if index < len(checkpoints) - 1:
+            going = halving_rung(rung_rows, going, eta)
     return rows
 
 
@@ -213,6 +351,9 @@ def search_regime(
     options: RunOptions,
     log: Callable[[str], None],
     show_progress: bool = True,
+    halving: int | None = None,
+    start_scoring: Callable[..., Any] | None = None,
+    score: Callable[..., list[dict[str, Any]]] | None = None,
 ) -> tuple[pd.DataFrame, TrainConfig, dict[str, str]]:
     """Search one regime's setting (its methods share it).
 
@@ -223,6 +364,12 @@ def search_regime(
     difference over tuning seeds and methods (the one-standard-error rule of Breiman et al. 1984: a gain
     within the noise of the validation splits does not move the choice, nor the search). It stops when no
     neighbour does. Returns every score, the chosen setting and each axis' status.
+
+    With ``halving`` (eta), the starting grid is scored by successive halving (the few neighbours of later
+    rounds are scored whole: the one-standard-error comparison needs them) (``score_with_halving``;
+    ``start_scoring(points, length, methods, grid, splits, arch, options)`` makes their ``RungScoring``, or a
+    stand-in with its ``advance``, e.g. a committed score table's in ``replay_halving``); ``score`` stands in
+    for ``score_points`` likewise.
     """
     ladders = grid.ladders()
     scored: dict[Point, set[int]] = {}
@@ -243,9 +390,16 @@ def search_regime(
             with progress_bar(total, f"tune {name} {regime} round {round_number}", disable=not show_progress) as bar:
                 for length, points in sorted(by_length.items()):
                     checkpoints = sorted(int(e) for e in ladders["epochs"].values if e <= length)
-                    rows += score_points(points, length, checkpoints, methods, grid, splits, arch, options, bar)
-                    for point in points:
-                        scored.setdefault(point, set()).update(checkpoints)
+                    first_new = len(rows)
+                    if halving is None or round_number > 1:  # neighbours are compared whole
+                        scorer = score or score_points
+                        rows += scorer(points, length, checkpoints, methods, grid, splits, arch, options, bar)
+                    else:
+                        scoring = (start_scoring or RungScoring)(points, length, methods, grid, splits, arch, options)
+                        rows += score_with_halving(scoring.advance, points, checkpoints, halving)
+                        bar.update(len(points) * len(grid.seeds) * len(methods))
+                    for row in rows[first_new:]:  # with halving, a point dropped at a rung has no later scores
+                        scored.setdefault(point_of_row(row), set()).add(int(row["epochs"]))
         frame = pd.DataFrame(rows).drop_duplicates(["method", "seed", *SETTING_COLUMNS], keep="first")
         if chosen is None:
             chosen = candidate_of(best_by_mean(frame, SETTING_COLUMNS, "val_accuracy"))
@@ -294,6 +448,185 @@ def neighbour_settings(chosen: TrainConfig, ladders: Mapping[str, Ladder], grid:
 
 def is_scored(candidate: TrainConfig, scored: Mapping[Point, set[int]]) -> bool:
     return int(candidate.epochs) in scored.get(point_of(candidate), set())
+
+
+class MissingScores(LookupError):
+    """A replayed search asked for a score that the committed table does not hold."""
+
+
+class TableScoring:
+    """Scores served from a committed score table (one regime's rows) in place of training, for
+    ``replay_halving``; counts the training epochs each served scoring would have taken."""
+
+    def __init__(self, frame: pd.DataFrame, n_runs_per_point: int) -> None:
+        self.groups = {
+            (str(norm), float(lr), float(wd), int(epochs)): group.to_dict(orient="records")
+            for (norm, lr, wd, epochs), group in frame.groupby(
+                ["input_norm", "learning_rate", "weight_decay", "epochs"], sort=False
+            )
+        }
+        self.n_runs_per_point = n_runs_per_point
+        self.epochs = 0
+        self.reached: dict[Point, int] = {}
+
+    def rows(self, point: Point, checkpoint: int) -> list[dict[str, Any]]:
+        key = (*point, checkpoint)
+        if key not in self.groups:
+            raise MissingScores(f"no committed score for {point} at {checkpoint} epochs")
+        self.epochs += (checkpoint - self.reached.get(point, 0)) * self.n_runs_per_point
+        self.reached[point] = checkpoint
+        return self.groups[key]
+
+    def score(self, points: Sequence[Point], epochs: int, checkpoints: Sequence[int], *_: Any) -> list[dict[str, Any]]:
+        """``score_points`` from the table: every point trained to ``epochs``, scored at ``checkpoints``."""
+        self.reached = {}
+        return [row for point in points for checkpoint in checkpoints for row in self.rows(point, checkpoint)]
+
+    def start(self, *_: Any) -> TableScoring:
+        """A fresh ``RungScoring`` stand-in (the runs of one scoring start from epoch 0)."""
+        self.reached = {}
+        return self
+
+    def advance(self, points: Sequence[Point], checkpoint: int) -> list[dict[str, Any]]:
+        return [row for point in points for row in self.rows(point, checkpoint)]
+
+
+@dataclass(frozen=True)
+class ScoredMethod:
+    """A method as a score table names it (all a replayed search needs of a ``Method``)."""
+
+    name: str
+    regime: str
+
+
+@dataclass(frozen=True)
+class HalvingReplay:
+    """One regime's search replayed on its committed scores, without and with successive halving: the
+    choices, their mean validation accuracy (over tuning seeds and methods), and the training epochs (over
+    every run) each search took. ``missing`` names a score the halving search needed but the table lacks
+    (then its choice is ``None``)."""
+
+    regime: str
+    eta: int
+    chosen: TrainConfig
+    chosen_with_halving: TrainConfig | None
+    val_accuracy: float
+    val_accuracy_with_halving: float | None
+    epochs: int
+    epochs_with_halving: int | None
+    missing: str = ""
+
+    @property
+    def same_choice(self) -> bool:
+        return self.chosen_with_halving == self.chosen
+
+    @property
+    def epochs_saved(self) -> float | None:
+        """The fraction of training epochs halving saves."""
+        return None if self.epochs_with_halving is None else 1 - self.epochs_with_halving / self.epochs
+
+
+def replay_grid_halving(scores: pd.DataFrame, grid: TuningGrid, eta: int) -> list[HalvingReplay]:
+    """Successive halving on the starting grid alone (every (input normalisation, learning rate, weight
+    decay) of ``grid`` at its checkpoint epochs), replayed on a committed score table: per regime, the grid's
+    best setting scored whole against the best among the scores halving would have made, and the training
+    epochs of each. Always answerable from a committed table (the whole grid was scored)."""
+    check_eta(eta)
+    points = [
+        (norm, float(lr), float(wd))
+        for norm, lr, wd in itertools.product(grid.input_norms, grid.learning_rates, grid.weight_decays)
+    ]
+    checkpoints = sorted(grid.epochs)
+    replays = []
+    for regime, frame in scores.groupby("regime", sort=False):
+        on_grid = frame[
+            [
+                point_of_row(row) in points and int(row["epochs"]) in checkpoints
+                for row in frame.to_dict(orient="records")
+            ]
+        ]
+        n_runs = frame["method"].nunique() * len(grid.seeds)
+        whole = TableScoring(on_grid, n_runs)
+        all_rows = whole.score(points, max(checkpoints), checkpoints)
+        halved = TableScoring(on_grid, n_runs)
+        kept_rows = score_with_halving(halved.advance, points, checkpoints, eta)
+        chosen = [
+            candidate_of(best_by_mean(pd.DataFrame(rows), SETTING_COLUMNS, "val_accuracy"))
+            for rows in (all_rows, kept_rows)
+        ]
+        means = pd.DataFrame(all_rows).groupby(SETTING_COLUMNS, sort=False)["val_accuracy"].mean()
+        replays.append(
+            HalvingReplay(
+                str(regime),
+                eta,
+                chosen[0],
+                chosen[1],
+                float(means[setting_of(chosen[0])]),
+                float(means[setting_of(chosen[1])]),
+                whole.epochs,
+                halved.epochs,
+            )
+        )
+    return replays
+
+
+def replay_halving(scores: pd.DataFrame, grid: TuningGrid, eta: int, dataset: str = "replay") -> list[HalvingReplay]:
+    """Replay each regime's search of a committed tuning (``TuningResult.scores``, searched with ``grid``)
+    from its score table, without halving (it must make the committed choice) and with successive halving
+    at ``eta``; the scores a halving search asks for come from the table (a search that needs one the
+    committed search never made is reported as ``missing``)."""
+    check_eta(eta)
+    replays = []
+    splits: Any = type("ReplaySplits", (), {"data": type("ReplayData", (), {"name": dataset})})
+    unused: Any = None  # the architecture and options: a table needs neither
+    for regime, frame in scores.groupby("regime", sort=False):
+        methods: Any = [ScoredMethod(str(name), str(regime)) for name in dict.fromkeys(frame["method"])]
+        n_runs = len(methods) * len(grid.seeds)
+        plain = TableScoring(frame, n_runs)
+        _, chosen, _ = search_regime(methods, grid, splits, unused, unused, lambda _: None, False, score=plain.score)
+        means = frame.groupby(SETTING_COLUMNS, sort=False)["val_accuracy"].mean()
+        halved = TableScoring(frame, n_runs)
+        try:
+            _, halved_choice, _ = search_regime(
+                methods,
+                grid,
+                splits,
+                unused,
+                unused,
+                lambda _: None,
+                False,
+                eta,
+                halved.start,
+                halved.score,
+            )
+        except MissingScores as missing:
+            replays.append(
+                HalvingReplay(
+                    str(regime),
+                    eta,
+                    chosen,
+                    None,
+                    float(means[setting_of(chosen)]),
+                    None,
+                    plain.epochs,
+                    None,
+                    str(missing),
+                )
+            )
+            continue
+        replays.append(
+            HalvingReplay(
+                str(regime),
+                eta,
+                chosen,
+                halved_choice,
+                float(means[setting_of(chosen)]),
+                float(means[setting_of(halved_choice)]),
+                plain.epochs,
+                halved.epochs,
+            )
+        )
+    return replays
 
 
 @dataclass(frozen=True)
@@ -370,6 +703,9 @@ class TuningRequest:
     baselines: tuple[Baseline, ...] = ()
     baseline_cs: tuple[float, ...] = DEFAULT_CS
     fixed: Mapping[str, TrainConfig] = field(default_factory=dict)
+    halving: int | None = None
+    """Successive halving's eta (keep the best ``ceil(n / eta)`` at each rung; see the module docstring);
+    ``None``: every setting is trained to its longest length. Part of the hash only when set."""
 
     def __post_init__(self) -> None:
         if self.val_per_class < 1:
@@ -378,6 +714,8 @@ class TuningRequest:
         object.__setattr__(self, "baselines", tuple(self.baselines))
         object.__setattr__(self, "baseline_cs", tuple(float(c) for c in self.baseline_cs))
         object.__setattr__(self, "fixed", dict(self.fixed))
+        if self.halving is not None:
+            check_eta(self.halving)
 
     def hash(self) -> str:
         """SHA-256 (16 hex digits) of everything that decides the result, with ``RESULTS_VERSION``."""
@@ -394,6 +732,7 @@ class TuningRequest:
                 "baseline_cs": list(self.baseline_cs),
                 "fixed": {regime: config.to_dict() for regime, config in self.fixed.items()},
                 "results_version": RESULTS_VERSION,
+                **({} if self.halving is None else {"halving": self.halving}),
             }
         )
 
@@ -431,7 +770,7 @@ def tune(
     for regime in dict.fromkeys(m.regime for m in searched):
         regime_methods = [m for m in searched if m.regime == regime]
         frame, chosen[regime], edges[regime] = search_regime(
-            regime_methods, grid, splits, arch, options, log, show_progress
+            regime_methods, grid, splits, arch, options, log, show_progress, request.halving
         )
         frames.append(frame)
     scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -488,10 +827,15 @@ def load_tuning(path: str | Path) -> TuningResult:
 
 
 __all__ = [
+    "HalvingReplay",
+    "RungScoring",
     "TuningGrid",
     "TuningRequest",
     "TuningResult",
     "load_tuning",
+    "replay_grid_halving",
+    "replay_halving",
+    "score_with_halving",
     "search_c",
     "search_regime",
     "select_settings",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from dataclasses import replace
@@ -18,7 +19,8 @@ from synthlib.features import extract_features
 from synthlib.models import ArchitectureConfig, PaperCNN, conv_features, init_
 from synthlib.samplers import register_sampler, sample_kernels
 from synthlib.seeding import make_generator
-from synthlib.training import TrainConfig, accuracy, fit, predict
+from synthlib.stopping import EarlyStopping, stop_on
+from synthlib.training import TrainConfig, accuracy, fit, fit_until_plateau, predict
 
 CPU = torch.device("cpu")
 PER_CLASS, VAL_PER_CLASS = 10, 5
@@ -261,7 +263,8 @@ def test_run_loop_records_a_failing_sampler_and_continues(data, tmp_path):
     records, failures, logs = study(data, methods, tmp_path)
     assert [r.method for r in records] == [FROZEN[0].name]
     assert len(failures) == 1
-    assert failures[0] == "test synthetic_gray broken seed=0 (1 run(s)): ArithmeticError: sampler exploded"
+    # the frozen columns of a seed are one job; the broken one's run alone is missed
+    assert failures[0] == "test synthetic_gray broken+normal seed=0 (1 run(s)): ArithmeticError: sampler exploded"
     assert any("FAILED" in line for line in logs)
     assert not (tmp_path / "synthetic_gray" / "broken__seed0.json").exists()
     assert (tmp_path / "synthetic_gray" / f"{FROZEN[0].name}__seed0.json").exists()
@@ -283,8 +286,8 @@ def test_run_loop_reuses_finished_records(data, tmp_path):
 
 @pytest.mark.parametrize("protocol_name", ["paper", "authors_code"])
 def test_settings_trained_together_equal_each_setting_alone(tmp_path, protocol_name):
-    """The run loop trains the frozen settings of one (seed, method) as one batched model; each run's
-    result equals the same run alone, to floating-point noise (real feature shapes: 64 x 4 x 4 for
+    """The run loop trains the frozen settings and samplers of one seed as one batched model (one job); each
+    run's result equals the same run alone, to floating-point noise (real feature shapes: 64 x 4 x 4 for
     the paper's network, 64 x 16 x 16 for the authors')."""
     from dataclasses import replace as with_fields
 
@@ -297,15 +300,71 @@ def test_settings_trained_together_equal_each_setting_alone(tmp_path, protocol_n
         settings = [with_fields(c, epochs=4) for c in protocol.settings[:4]]  # two batch sizes, SGD, flips
     else:
         settings = [TrainConfig(epochs=4, learning_rate=lr, weight_decay=wd) for lr in (1e-3, 3e-3) for wd in (0, 1e-3)]
-    method = protocol.methods[2]
+    methods = [m for m in protocol.methods if m.regime == "frozen"][1:3]
     configs = [
-        (RunConfig(rgb.name, method, 0, s, 10, 5, protocol.arch, protocol.options), setting_tag(s)) for s in settings
+        (RunConfig(rgb.name, method, 0, s, 10, 5, protocol.arch, protocol.options), setting_tag(s))
+        for s in settings
+        for method in methods  # interleaved: the job tests them method by method
     ]
     context = RunContext(rgb, "cpu")
-    together = execute(cnn_jobs("t", tmp_path / "together", configs), context, lambda _: None).records
+    jobs = cnn_jobs("t", tmp_path / "together", configs)
+    assert len(jobs) == 1
+    together = sorted(execute(jobs, context, lambda _: None).records, key=lambda r: (r.setting, r.method))
     alone = [execute(cnn_jobs("t", tmp_path / "alone", [c]), context, lambda _: None).records[0] for c in configs]
-    assert len(together) == len(alone) == 4
+    alone.sort(key=lambda r: (r.setting, r.method))
+    assert len(together) == len(alone) == 8
     for a, b in zip(together, alone):
         assert a.config_hash == b.config_hash
         assert abs(a.test_accuracy - b.test_accuracy) * a.n_test <= 2  # at most two test images apart
         assert abs(a.val_accuracy - b.val_accuracy) * a.n_val <= 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Early stopping
+# ---------------------------------------------------------------------------------------------
+
+
+def test_patience_is_absent_from_the_dict_unless_set():
+    assert "patience" not in TrainConfig().to_dict()
+    assert TrainConfig(patience=3).to_dict()["patience"] == 3
+    assert TrainConfig(**TrainConfig(patience=3).to_dict()) == TrainConfig(patience=3)
+    with pytest.raises(ValueError, match="patience"):
+        TrainConfig(patience=0).check()
+
+
+def test_fit_until_plateau_equals_a_hand_rolled_reference(split):
+    """Train to the maximum, scoring every epoch and keeping every epoch's parameters; replay the rule on
+    the scores: early stopping keeps exactly that epoch's parameters, having run the epochs the rule says."""
+    config = TrainConfig(epochs=12, learning_rate=0.03, batch_size=25, patience=2)
+    initial = init_(PaperCNN(1, 28), torch.Generator().manual_seed(3))
+    validation = (split.x_val, split.y_val)
+    scores, kept = [], {}
+
+    def record(epoch: int, model: nn.Module) -> None:
+        scores.append(accuracy(model, *validation))
+        kept[epoch] = [p.detach().clone() for p in model.parameters()]
+
+    reference = copy.deepcopy(initial)
+    fit(
+        reference,
+        split.x_train,
+        split.y_train,
+        replace(config, patience=None),
+        torch.Generator().manual_seed(4),
+        range(1, 13),
+        record,
+    )
+    expected = stop_on(EarlyStopping(2), scores, 12)
+    stopped = copy.deepcopy(initial)
+    stopping = fit_until_plateau(
+        stopped, split.x_train, split.y_train, config, torch.Generator().manual_seed(4), validation
+    )
+    assert stopping == expected
+    assert stopping.epochs_run < 12  # the rule did stop this run
+    assert all(torch.equal(a, b) for a, b in zip(stopped.parameters(), kept[stopping.epoch_kept]))
+    assert accuracy(stopped, *validation) == stopping.best_validation_accuracy
+    again = copy.deepcopy(initial)
+    fit(again, split.x_train, split.y_train, config, torch.Generator().manual_seed(4), validation=validation)
+    assert all(torch.equal(a, b) for a, b in zip(again.parameters(), stopped.parameters()))
+    with pytest.raises(ValueError, match="validation"):
+        fit(copy.deepcopy(initial), split.x_train, split.y_train, config, torch.Generator().manual_seed(4))

@@ -221,3 +221,66 @@ def test_a_neighbour_within_one_standard_error_does_not_move_the_choice(monkeypa
     )
     assert statuses["learning_rate"] == "interior" and 1e-2 in set(frame["learning_rate"])
     assert 3e-2 not in set(frame["learning_rate"])
+
+
+def halving_table() -> pd.DataFrame:
+    """Four learning rates scored at 1, 2 and 4 epochs on two seeds: 1e-4 learns slowly but ends best."""
+    curves = {1e-4: (0.1, 0.2, 0.9), 3e-4: (0.5, 0.6, 0.7), 1e-3: (0.6, 0.65, 0.66), 3e-3: (0.4, 0.3, 0.2)}
+    rows = []
+    for lr, values in curves.items():
+        for epochs, value in zip((1, 2, 4), values):
+            for seed, shift in ((1000, 0.0), (1001, 0.02)):
+                setting = TrainConfig(learning_rate=lr, epochs=epochs, input_norm="unit")
+                rows.append(
+                    {
+                        "method": "m",
+                        "regime": "frozen",
+                        "seed": seed,
+                        **setting.to_dict(),
+                        "val_accuracy": value + shift,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+HALVING_GRID = TuningGrid(
+    input_norms=("unit",), learning_rates=(1e-4, 3e-4, 1e-3, 3e-3), weight_decays=(0.0,), epochs=(1, 2, 4),
+    seeds=(1000, 1001), max_extensions=0,
+)  # fmt: skip
+
+
+def test_successive_halving_keeps_the_best_fraction_at_each_rung():
+    """eta 2 on four settings: two go on after epoch 1 (3e-4, 1e-3), one after epoch 2 (1e-3); the slow
+    learner 1e-4, best at 4 epochs, is dropped at the first rung (halving's known cost)."""
+    table = tuning.TableScoring(halving_table(), n_runs_per_point=2)
+    points = [("unit", lr, 0.0) for lr in (1e-4, 3e-4, 1e-3, 3e-3)]
+    rows = tuning.score_with_halving(table.advance, points, (1, 2, 4), 2)
+    reached = {}
+    for row in rows:
+        reached[row["learning_rate"]] = max(reached.get(row["learning_rate"], 0), row["epochs"])
+    assert reached == {1e-4: 1, 3e-4: 2, 1e-3: 4, 3e-3: 1}
+    assert table.epochs == 2 * (1 + 2 + 4 + 1)  # two runs (seeds) per setting
+    [replay] = tuning.replay_grid_halving(halving_table(), HALVING_GRID, 2)
+    assert (replay.chosen.learning_rate, replay.chosen.epochs) == (1e-4, 4)
+    assert (replay.chosen_with_halving.learning_rate, replay.chosen_with_halving.epochs) == (1e-3, 4)
+    assert replay.val_accuracy_with_halving == pytest.approx(0.67)
+    assert replay.val_accuracy == pytest.approx(0.91) and replay.epochs == 2 * 4 * 4
+    assert replay.epochs_saved == pytest.approx(1 - 16 / 32)
+
+
+def test_halving_is_absent_from_the_request_hash_unless_set():
+    request = TuningRequest("synthetic_gray", PAPER_METHODS, SMALL, per_class=10, val_per_class=5)
+    assert replace(request, halving=None).hash() == request.hash()
+    assert replace(request, halving=2).hash() != request.hash()
+    with pytest.raises(ValueError, match="eta"):
+        replace(request, halving=1)
+
+
+def test_tune_with_halving_trains_only_the_survivors(tmp_path):
+    """A real search with eta 2 on two learning rates: at the one rung (2 epochs) one setting per regime
+    stops, so the scores hold 3 of the 4 (setting, epochs) per method."""
+    data = load_dataset("synthetic_gray")
+    request = TuningRequest("synthetic_gray", PAPER_METHODS, SMALL, per_class=10, val_per_class=5, halving=2)
+    result = tune(data, request, tmp_path / "tuning.json", log=lambda _: None)
+    assert len(result.scores) == len(PAPER_METHODS) * 3
+    assert set(result.selected) == {"frozen", "trained"}

@@ -23,8 +23,10 @@ schedule. Each model's generator is consumed exactly as ``fit`` consumes it (per
 then per minibatch ``torch.rand(())`` when ``hflip``), so it sees the same minibatches and flips. Results agree
 with one-by-one ``fit`` to floating-point rounding (a wider conv and a batched matmul sum in another order).
 
-Models may train for different numbers of epochs (and may stop early): a model that is done drops out of the
-group at the end of that epoch and its parameters stay as they were then.
+Models may train for different numbers of epochs and may stop early on validation (``TrainConfig.patience``,
+``synthlib.stopping``'s rule, as ``training.fit_until_plateau`` applies it): a model that is done drops out of
+the group at the end of that epoch (nothing more is drawn from its generator), and a model that stopped early
+gets the parameters of its best epoch back.
 
 PyTorch's own model-ensembling path (``torch.func.stack_module_state`` + ``vmap`` over ``functional_call``,
 https://pytorch.org/tutorials/intermediate/ensembling.html) computes the same thing; ``vmap_logits`` is it,
@@ -42,7 +44,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from synthlib.models import ArchitectureConfig, PaperCNN
-from synthlib.training import TrainConfig, make_optimizer
+from synthlib.stopping import EarlyStopping, Progress, Stopping, observe, should_stop, stopping_of
+from synthlib.training import TrainConfig, Validation, accuracy, check_validation, make_optimizer, snapshot
 
 ModelCallback = Callable[[int, int, PaperCNN], bool | None]
 """``on_checkpoint(epoch, k, model)``: model ``k`` (its index in the call) after ``epoch``; returning True stops
@@ -181,6 +184,38 @@ def check_inputs(
         config.check()
 
 
+@dataclass
+class Plateau:
+    """One model's early stopping (``training.fit_until_plateau``'s rule, ``synthlib.stopping``): what the rule
+    remembers and the parameters of the best epoch so far."""
+
+    rule: EarlyStopping
+    validation: Validation
+    progress: Progress
+    kept: dict[str, torch.Tensor]
+
+    def observe(self, epoch: int, model: PaperCNN, max_epochs: int) -> bool:
+        """Score ``model`` after ``epoch``, keep its parameters when best; whether the rule stops it."""
+        self.progress = observe(self.progress, accuracy(model, *self.validation))
+        if self.progress.best_epoch == epoch:
+            self.kept = snapshot(model)
+        return should_stop(self.rule, self.progress, max_epochs)
+
+
+def plateaus(
+    models: Sequence[PaperCNN], configs: Sequence[TrainConfig], validations: Sequence[Validation | None]
+) -> dict[int, Plateau]:
+    """The early stopping of every model whose setting has ``patience``."""
+    found = {}
+    for k, (model, config, validation) in enumerate(zip(models, configs, validations)):
+        rule = config.early_stopping()
+        if rule is not None:
+            check_validation(validation)
+            assert validation is not None
+            found[k] = Plateau(rule, validation, Progress(), snapshot(model))
+    return found
+
+
 def fit_step_group(
     models: Sequence[PaperCNN],
     inputs: Sequence[torch.Tensor],
@@ -190,6 +225,7 @@ def fit_step_group(
     members: Sequence[int],
     checkpoints: Sequence[set[int]],
     on_checkpoint: ModelCallback | None,
+    stopping: dict[int, Plateau],
 ) -> None:
     """Train the models of one step group together (see the module docstring)."""
     optimizers = {
@@ -229,14 +265,49 @@ def fit_step_group(
             for k in every:
                 optimizers[k].step()
         stopped = set()
-        for k in every:
+        for k in every:  # as fit_until_plateau: the checkpoint first, then the rule
             if epoch in checkpoints[k] and on_checkpoint is not None and on_checkpoint(epoch, k, models[k]) is True:
+                stopped.add(k)
+            if k in stopping and stopping[k].observe(epoch, models[k], configs[k].epochs):
                 stopped.add(k)
             if epoch >= configs[k].epochs:
                 stopped.add(k)
         active = [k for k in active if k not in stopped]
         if not active:
             break
+
+
+def train_models(
+    models: Sequence[PaperCNN],
+    inputs: Sequence[torch.Tensor],
+    labels: Sequence[torch.Tensor],
+    configs: Sequence[TrainConfig],
+    generators: Sequence[torch.Generator],
+    checkpoint_epochs: Sequence[int] = (),
+    on_checkpoint: ModelCallback | None = None,
+    validation: Validation | Sequence[Validation | None] | None = None,
+) -> list[Stopping | None]:
+    """``fit_models``, returning how each model stopped: a ``Stopping`` for a model whose setting has
+    ``patience`` (it trains as ``training.fit_until_plateau`` would: scored on its validation split after every
+    epoch, stopped by ``synthlib.stopping``'s rule, its best epoch's parameters restored), else ``None``.
+    ``validation``: one ``(inputs, labels)`` pair for every model, or one (or ``None``) per model."""
+    check_inputs(models, inputs, labels, configs, generators)
+    if validation is None or isinstance(validation, tuple):
+        validations: list[Validation | None] = [validation] * len(models)
+    else:
+        validations = list(validation)
+    if len(validations) != len(models):
+        raise ValueError(f"need one validation pair (or None) per model, got {len(validations)} for {len(models)}")
+    stopping = plateaus(models, configs, validations)
+    checkpoints = [{e for e in checkpoint_epochs if e <= config.epochs} for config in configs]
+    for members in schedule_groups(configs, inputs):
+        fit_step_group(models, inputs, labels, configs, generators, members, checkpoints, on_checkpoint, stopping)
+    for k, plateau in stopping.items():
+        models[k].load_state_dict(plateau.kept)
+    return [
+        stopping_of(stopping[k].rule, stopping[k].progress, configs[k].epochs) if k in stopping else None
+        for k in range(len(models))
+    ]
 
 
 def fit_models(
@@ -247,19 +318,18 @@ def fit_models(
     generators: Sequence[torch.Generator],
     checkpoint_epochs: Sequence[int] = (),
     on_checkpoint: ModelCallback | None = None,
+    validation: Validation | Sequence[Validation | None] | None = None,
 ) -> list[PaperCNN]:
-    """Train each ``models[k]`` as ``training.fit(models[k], inputs[k], labels[k], configs[k], generators[k])``
-    would, all together, in place; returns the models.
+    """Train each ``models[k]`` as ``training.fit(models[k], inputs[k], labels[k], configs[k], generators[k],
+    validation=...)`` would, all together, in place; returns the models.
 
     ``inputs[k]`` are images ``(N, C, H, W)``; models that share a tensor (the same object, and the same
     labels object) and a generator state draw one minibatch for all of them. After each epoch in
     ``checkpoint_epochs`` (up to a model's own epochs) ``on_checkpoint(epoch, k, models[k])`` is called; when it
-    returns True, model k stops training there.
+    returns True, model k stops training there. A model whose setting has ``patience`` stops early on
+    ``validation`` (``train_models``).
     """
-    check_inputs(models, inputs, labels, configs, generators)
-    checkpoints = [{e for e in checkpoint_epochs if e <= config.epochs} for config in configs]
-    for members in schedule_groups(configs, inputs):
-        fit_step_group(models, inputs, labels, configs, generators, members, checkpoints, on_checkpoint)
+    train_models(models, inputs, labels, configs, generators, checkpoint_epochs, on_checkpoint, validation)
     return list(models)
 
 
@@ -274,6 +344,7 @@ __all__ = [
     "draw_classes",
     "draw_epoch",
     "fit_models",
+    "train_models",
     "grouped_features",
     "grouped_logits",
     "head_logits",

@@ -231,3 +231,37 @@ def test_train_trained_together_equals_train_and_score() -> None:
             torch.testing.assert_close(pb, pa, **tolerance(torch.float32))
     assert not trains_together(configs, torch.device("cpu"))  # one by one is faster on the CPU (benchmarks/grouped.py)
     assert not trains_together(configs[:1], torch.device("cuda"))
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_early_stopping_on_validation_equals_fit_until_plateau(optimizer: str) -> None:
+    """Models with ``patience`` stop on their validation split as ``fit_until_plateau`` stops them alone: the
+    same Stopping, their best epoch's parameters restored, generators left where the last epoch left them;
+    a model without patience beside them trains its fixed epochs."""
+    from synthlib.grouped import train_models
+    from synthlib.training import fit_until_plateau
+
+    x, y = images(8), labels(8)
+    validation = (images(9)[:20], labels(9)[:20])
+    configs = [
+        TrainConfig(optimizer, lr, 0.0, 8, 16, patience=patience)
+        for lr, patience in ((3e-2, 1), (1e-3, 2), (1e-2, None))
+    ]
+    alone = [model(70 + k) for k in range(3)]
+    together = [copy.deepcopy(m) for m in alone]
+    alone_generators = [generator(0) for _ in configs]
+    expected = []
+    for m, config, g in zip(alone, configs, alone_generators):
+        if config.patience is None:
+            fit(m, x, y, config, g)
+            expected.append(None)
+        else:
+            expected.append(fit_until_plateau(m, x, y, config, g, validation))
+    together_generators = [generator(0) for _ in configs]
+    stoppings = train_models(together, [x] * 3, [y] * 3, configs, together_generators, validation=validation)
+    assert stoppings == expected
+    for a, b in zip(alone, together):
+        for pa, pb in zip(a.parameters(), b.parameters()):
+            torch.testing.assert_close(pb, pa, **tolerance(torch.float32))
+    for ga, gb in zip(alone_generators, together_generators):
+        assert torch.equal(ga.get_state(), gb.get_state())

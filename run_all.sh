@@ -13,8 +13,9 @@
 # has records, naming those that have none (results/verdict*.md, figures/protocols.png). Then the
 # learning curves (synthlib/learning_curves.py, on the datasets sound has tuned) and
 # 07_learning_curves (results/learning_curves/, figures/learning_curves.png). Executed notebooks go
-# to results/notebooks/; the wall time, with the machine's matmul ceiling measured at the start, to
-# results/study_timing.json.
+# to results/notebooks/; the wall time, with the machine's matmul ceiling measured at the start, each
+# step's seconds and peak memory, the learning curves' time and the study's phase table (GFLOP and fraction
+# of the ceiling per phase), to results/study_timing.json.
 # A dataset that cannot be had (SVHN offline) is skipped with the reason. Finished run records are
 # reused, so an interrupted run picks up where it stopped. Exit status 1 if anything failed.
 #
@@ -121,7 +122,9 @@ notebook() {  # notebook NAME OUTPUT_NAME [papermill args...]
     local name=$1 output=$2
     shift 2
     echo "== $name -> $executed_rel/$output.ipynb"
-    if ! papermill "notebooks/$name.ipynb" "$executed_rel/$output.ipynb" -k synthlib --cwd notebooks \
+    # benchmarks.study_step notes the step's seconds and peak memory for study_timing.json.
+    if ! python -m benchmarks.study_step "$results" "$output" -- \
+        papermill "notebooks/$name.ipynb" "$executed_rel/$output.ipynb" -k synthlib --cwd notebooks \
         --no-progress-bar --log-level WARNING --stdout-file >(cat) "$@"; then
         failed+=("$output")
         echo "!! $name failed; see $executed_rel/$output.ipynb"
@@ -181,7 +184,8 @@ elif [ ${#curves_datasets[@]} -eq 0 ]; then
     echo "-- learning curves skipped: they take the sound protocol's tuned settings, and no dataset has them yet"
 else
     echo "== learning curves (grid $curves_grid): ${curves_datasets[*]}"
-    if ! python -m synthlib curves run --grid "$curves_grid" --results "$results" --device "$device" \
+    if ! python -m benchmarks.study_step "$results" learning_curves -- \
+        python -m synthlib curves run --grid "$curves_grid" --results "$results" --device "$device" \
         "${curves_launch_args[@]}" "${curves_datasets[@]}"; then
         failed+=("learning_curves")
     fi

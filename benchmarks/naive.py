@@ -4,20 +4,21 @@ A per-image ``Dataset`` over the uint8 arrays with torchvision transforms, a shu
 ``DataLoader``, and the same ``PaperCNN`` (conv frozen with ``requires_grad=False`` for the sampled
 methods). The network's forward recomputes the conv features for every batch of every epoch, and
 evaluation goes image by image through a ``DataLoader`` over the full test set. Subset, kernels,
-initialisation, optimiser settings and epochs are the library's, so only the way of computing differs.
+initialisation, minibatch order, optimiser settings and epochs are the library's, so only the way of computing
+differs.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision import transforms  # type: ignore[import-untyped]
 
 from benchmarks.ceilings import synchronize
@@ -58,6 +59,28 @@ def image_transform(train_images: np.ndarray, input_norm: str) -> Callable[[np.n
     elif input_norm != "unit":
         raise ValueError(f"the naive path reproduces input_norm 'unit' and 'standardize' only, not {input_norm!r}")
     return transforms.Compose(steps)
+
+
+class EpochPermutations(Sampler[int]):
+    """One ``torch.randperm(n, generator=order)`` per epoch, nothing else drawn: the project's order
+    (``training.fit``). PyTorch's own shuffling draws more from the generator: ``DataLoader(shuffle=True,
+    generator=order)`` takes its iterator's base seed from it before each epoch's permutation, and
+    ``RandomSampler`` draws a second (empty-sliced) permutation at the end of each epoch."""
+
+    def __init__(self, n: int, order: torch.Generator) -> None:
+        self.n = n
+        self.order = order
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[int]:
+        yield from torch.randperm(self.n, generator=self.order).tolist()
+
+
+def shuffled_loader(dataset: ImageArrayDataset, batch_size: int, order: torch.Generator) -> DataLoader:
+    """A ``DataLoader`` reshuffled every epoch in the project's order (``EpochPermutations``)."""
+    return DataLoader(dataset, batch_size=batch_size, sampler=EpochPermutations(len(dataset), order))
 
 
 def train_epochs(
@@ -112,13 +135,10 @@ def naive_run(
     def loader(images: np.ndarray, labels: np.ndarray, **options: Any) -> DataLoader:
         return DataLoader(ImageArrayDataset(images, labels, transform), **options)
 
-    order = make_generator(seed, data.name, "order", method.name)
-    train_loader = loader(
-        data.x_train[split.train],
-        data.y_train[split.train],
-        batch_size=train_config.batch_size,
-        shuffle=True,
-        generator=order,
+    train_loader = shuffled_loader(
+        ImageArrayDataset(data.x_train[split.train], data.y_train[split.train], transform),
+        train_config.batch_size,
+        make_generator(seed, data.name, "order", method.name),
     )
     val_loader = loader(data.x_train[split.val], data.y_train[split.val], batch_size=EVAL_BATCH_SIZE)
     test_loader = loader(data.x_test, data.y_test, batch_size=EVAL_BATCH_SIZE)

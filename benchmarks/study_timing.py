@@ -24,6 +24,8 @@ from typing import Any
 import torch
 
 from benchmarks.ceilings import measure_ceilings
+from benchmarks.study_phases import CURVES, phase_flops_of_results, phase_of, phase_table
+from benchmarks.study_step import STEPS, read_steps
 from synthlib.atomic import write_text_atomic
 from synthlib.device import resolve_device
 from synthlib.provenance import environment_info
@@ -32,7 +34,7 @@ REFERENCE_MATMUL_GFLOPS = 359.0
 """The ceiling the project's second thresholds are stated for: the fastest 2-core machine measured."""
 STARTED = ".study_started.json"
 TIMING = "study_timing.json"
-SETTINGS = ("DATASETS", "PROTOCOLS", "SEEDS", "DEVICE", "LAUNCHER", "BASELINES", "SKIP_EXPLORATION")
+SETTINGS = ("DATASETS", "PROTOCOLS", "SEEDS", "DEVICE", "LAUNCHER", "BASELINES", "SKIP_EXPLORATION", "CURVES_GRID")
 
 
 def scaled_to_reference(seconds: float, matmul_gflops: float) -> float:
@@ -56,6 +58,7 @@ def start(results: Path) -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
     }
     write_text_atomic(results / STARTED, json.dumps(started, indent=2) + "\n")
+    (results / STEPS).unlink(missing_ok=True)  # steps of an earlier, unfinished study
     return started
 
 
@@ -94,9 +97,35 @@ def finish(results: Path, failed: Sequence[str] = ()) -> dict[str, Any]:
         "git_dirty": environment["git_dirty"],
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    timing.update(step_summary(results, wall, started["ceilings"]["matmul_gflops"], timing["notebooks_s"]))
     write_text_atomic(results / TIMING, json.dumps(timing, indent=2) + "\n")
     marker.unlink()
+    (results / STEPS).unlink(missing_ok=True)
     return timing
+
+
+def step_summary(results: Path, wall_s: float, matmul_gflops: float, notebooks_s: dict[str, float]) -> dict[str, Any]:
+    """The learning curves' seconds and the rest's, each step's seconds and peak memory, the study's peak
+    memory and its phase table, from ``benchmarks.study_step``'s lines (papermill's notebook seconds where a
+    step was not measured)."""
+    steps = read_steps(results)
+    seconds = {**notebooks_s, **{line["step"]: float(line["seconds"]) for line in steps}}
+    curves_s = sum(value for step, value in seconds.items() if phase_of(step) == CURVES)
+    peaks = [int(line["peak_rss_kib"]) for line in steps]
+    return {
+        "learning_curves_s": round(curves_s, 1) if curves_s else None,
+        "before_learning_curves_s": round(wall_s - curves_s, 1),
+        "before_learning_curves_scaled_to_reference_s": round(scaled_to_reference(wall_s - curves_s, matmul_gflops), 1),
+        "learning_curves_scaled_to_reference_s": round(scaled_to_reference(curves_s, matmul_gflops), 1)
+        if curves_s
+        else None,
+        "peak_rss_gb": round(max(peaks) * 1024 / 1e9, 3) if peaks else None,
+        "steps": {
+            line["step"]: {"seconds": line["seconds"], "peak_rss_gb": round(line["peak_rss_kib"] * 1024 / 1e9, 3)}
+            for line in steps
+        },
+        "phases": phase_table(seconds, phase_flops_of_results(results), matmul_gflops),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

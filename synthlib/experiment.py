@@ -25,6 +25,7 @@ from synthlib.columns import Method
 from synthlib.data import ImageDataset, few_shot_split
 from synthlib.engine import Job, PlannedRun, RunContext, RunResult, full_config
 from synthlib.features import FrozenFeatures, ensure_test_features, frozen_features
+from synthlib.grouped import train_models
 from synthlib.heads import train_heads
 from synthlib.models import ArchitectureConfig, PaperCNN, init_
 from synthlib.preprocess import (
@@ -422,6 +423,62 @@ def train_frozen_together(
     return [TrainedRun(model, scores[k], run_features[k], dict(share), stoppings[k]) for k, model in enumerate(models)]
 
 
+GROUPED_FULL_TRAINING_DEVICES: tuple[str, ...] = ()
+"""Device types (``torch.device.type``) on which a ``CnnJob`` trains its fully trained settings together
+(``train_trained_together``) instead of one by one. None: on the 2-core AMD EPYC reference CPU, one by one is
+faster for every group of the study (``python -m benchmarks.grouped``: grouped takes 1.6 to 2.6 times as long,
+vmap over ``functional_call`` 3 to 5 times; one model's conv maps already stream through memory, K side by
+side stream K times as much). Add ``"cuda"`` once ``benchmarks.grouped --device cuda`` shows it faster there;
+results equal the one-by-one path to rounding either way, and no record's key changes."""
+
+
+def train_trained_together(
+    configs: Sequence[RunConfig],
+    split: SplitTensors,
+    device: torch.device,
+    checkpoint_epochs: Sequence[int] = (),
+) -> list[TrainedRun]:
+    """``train_and_score`` for fully trained runs on one split (the settings of one (seed, method, input
+    normalisation): the tuning's learning rates and weight decays of one tuning seed, the authors' grid), all
+    trained at once (``grouped.fit_models``: the same result as one by one, to floating-point rounding; runs
+    whose order generators start alike draw one minibatch and share one wide first conv). Runs whose setting
+    has ``patience`` stop early on the validation split, as ``train_and_score`` stops them. Each run's
+    ``timing`` holds its share of the group's seconds."""
+    if any(c.method.regime != "trained" for c in configs):
+        raise ValueError("train_trained_together trains fully trained runs only; frozen runs: train_frozen_together")
+    in_channels, image_size = split.x_train.shape[1], split.x_train.shape[2]
+    models = [build_model(c, in_channels, image_size, device) for c in configs]
+    scores: list[dict[int, float]] = [{} for _ in configs]
+    wanted = [set(checkpoint_epochs) | {c.train.epochs} for c in configs]
+
+    def score(epoch: int, k: int, model: torch.nn.Module) -> None:
+        if epoch in wanted[k]:
+            scores[k][epoch] = accuracy(model, split.x_val, split.y_val) if len(split.y_val) else float("nan")
+
+    generators = [make_generator(c.seed, c.dataset, "order", c.method.name) for c in configs]
+    started = time.perf_counter()
+    stoppings = train_models(
+        models,
+        [split.x_train] * len(configs),
+        [split.y_train] * len(configs),
+        [c.train for c in configs],
+        generators,
+        sorted(set().union(*wanted)),
+        score,
+        (split.x_val, split.y_val) if any(c.train.patience is not None for c in configs) else None,
+    )
+    share = {"features_s": 0.0, "fit_s": (time.perf_counter() - started) / len(configs)}
+    return [TrainedRun(model, scores[k], None, dict(share), stoppings[k]) for k, model in enumerate(models)]
+
+
+def trains_together(configs: Sequence[RunConfig], device: torch.device) -> bool:
+    """Whether a ``CnnJob`` trains these runs of one split together: frozen heads always (``fit_heads``),
+    fully trained networks where grouping is faster (``GROUPED_FULL_TRAINING_DEVICES``)."""
+    if len(configs) < 2:
+        return False
+    return configs[0].method.regime == "frozen" or device.type in GROUPED_FULL_TRAINING_DEVICES
+
+
 def score_test_set(run: TrainedRun, config: RunConfig, split: SplitTensors) -> tuple[float, dict[str, float]]:
     """Accuracy on the full test set, and the seconds spent on test features and on classifying.
 
@@ -513,10 +570,11 @@ class CnnJob(Job):
 
     def run(self, pending: Sequence[PlannedRun], context: RunContext) -> Iterator[tuple[PlannedRun, RunResult]]:
         """Frozen runs of one input normalisation (the settings and samplers of a seed) train together as one
-        model (``train_frozen_together``); full training runs one setting at a time. Runs are tested method
-        by method, so only one method's test features are held at a time. When the runs of several methods
-        cannot train together (a sampler fails), each method's runs train on their own, and the first error
-        is raised after the others have finished."""
+        model (``train_frozen_together``); full training runs one setting at a time, or together where that
+        is faster (``trains_together``). Runs are tested method by method, so only one method's test
+        features are held at a time. When the runs of several methods cannot train together (a sampler
+        fails), each method's runs train on their own, and the first error is raised after the others have
+        finished."""
         by_norm: dict[str, list[PlannedRun]] = {}
         for planned in pending:
             by_norm.setdefault(planned.payload.train.input_norm, []).append(planned)
@@ -531,10 +589,11 @@ def run_group(group: Sequence[PlannedRun], context: RunContext) -> Iterator[tupl
     configs: list[RunConfig] = [planned.payload for planned in group]
     split, split_s = run_split(configs[0], context)
     together: list[TrainedRun | None] = [None] * len(group)
-    if configs[0].method.regime == "frozen" and len(group) > 1:
+    if trains_together(configs, context.device):
         methods = list(dict.fromkeys(planned.method for planned in group))
+        train = train_frozen_together if configs[0].method.regime == "frozen" else train_trained_together
         try:
-            together = list(train_frozen_together(configs, split, context.device))
+            together = list(train(configs, split, context.device))
         except Exception:
             if len(methods) == 1:
                 raise
@@ -601,4 +660,6 @@ __all__ = [
     "train_and_score",
     "prepare_frozen",
     "train_frozen_together",
+    "train_trained_together",
+    "trains_together",
 ]

@@ -21,7 +21,7 @@ import torch
 
 from benchmarks.ceilings import Ceilings
 from benchmarks.flops import RunShape, conv_forward_flops, head_forward_flops, naive_run_flops, phase_flops
-from benchmarks.naive import image_transform
+from benchmarks.naive import ImageArrayDataset, image_transform, shuffled_loader
 from benchmarks.plan import QUICK_DATASETS, QUICK_EPOCHS, RESULTS_ROOT, build_plan, portable_path
 from benchmarks.report import (
     PHASE_LABELS,
@@ -46,10 +46,11 @@ THREADS = 2
 PROTOCOL = default_protocol()
 TOP_LEVEL_KEYS = {
     "schema", "notes", "mode", "date", "environment", "machine", "configuration", "ceilings", "project", "naive",
-    "speedups", "accuracy", "peak_rss", "targets",
+    "speedups", "accuracy", "peak_rss", "targets", "study_phases",
 }  # fmt: skip
 TARGETS = {
     "whole_study_from_scratch_s",
+    "learning_curves_cpu_grid_s",
     "frozen_columns_speedup_vs_naive",
     "frozen_feature_extraction_fraction_of_matmul_ceiling",
     "paper_protocol_end_to_end_s",
@@ -375,3 +376,67 @@ def test_seconds_count_scaled_by_the_ceiling_measured_with_them() -> None:
         and "reused run records" in resumed["whole_study_from_scratch_s"].note
     )
     assert evaluate_targets(False, project, None, ratios, rss, CEILINGS)["whole_study_from_scratch_s"].met is None
+
+
+def test_naive_minibatches_are_the_projects_order() -> None:
+    """The naive loader's epochs draw exactly the permutations ``training.fit`` draws from the same generator
+    (a DataLoader given the generator itself would draw its base seed from it first)."""
+    images = np.zeros((10, 4, 4, 1), dtype=np.uint8)
+    dataset = ImageArrayDataset(images, np.arange(10), lambda image: torch.zeros(1))
+    loader = shuffled_loader(dataset, 4, torch.Generator().manual_seed(3))
+    fit_generator = torch.Generator().manual_seed(3)
+    for _ in range(3):
+        seen = torch.cat([labels for _, labels in loader])
+        assert torch.equal(seen, torch.randperm(10, generator=fit_generator))
+
+
+def test_study_phases_count_the_committed_study() -> None:
+    """The whole study's phase table from the committed results: the paper protocol's runs count the GFLOP the
+    benchmark counts for the same runs, and every phase with runs has a rate below the ceiling."""
+    from benchmarks.study_phases import phase_flops_of_results, phase_of, phase_table
+
+    timing = json.loads((REPO_ROOT / "results" / "study_timing.json").read_text())
+    flops = phase_flops_of_results(REPO_ROOT / "results")
+    benchmark = json.loads((REPO_ROOT / "results" / "benchmark.json").read_text())
+    assert flops["runs_paper"] / 1e9 == pytest.approx(benchmark["project"]["phases"]["end_to_end"]["flops"] / 1e9)
+    table = phase_table({**timing["notebooks_s"], "learning_curves": 100.0}, flops, timing["matmul_gflops"])
+    assert list(table)[:2] == ["exploration", "tuning"] and list(table)[-1] == "learning_curves"
+    for name in ("tuning", "runs_paper", "authors_grid", "learning_curves"):
+        assert 0 < table[name]["fraction_of_matmul_ceiling"] < 1 or name == "learning_curves"
+    assert table["exploration"]["gflop"] is None
+    assert [phase_of(s) for s in ("03_tuning_sound_mnist", "04_experiment_sound_cifar10", "07_learning_curves")] == [
+        "tuning",
+        "runs_sound",
+        "learning_curves",
+    ]
+
+
+def test_study_steps_give_the_curves_time_and_peak_memory(tmp_path: Path) -> None:
+    """``benchmarks.study_step`` notes each step; ``study_timing.finish`` separates the learning curves from the
+    rest and keeps the largest process's memory, which the targets then judge."""
+    from benchmarks.report import curves_target, peak_rss_target, whole_study_target
+    from benchmarks.study_timing import STARTED, finish
+
+    (tmp_path / STARTED).write_text(
+        json.dumps(
+            {"started_unix": 0.0, "from_scratch": True, "ceilings": {"matmul_gflops": 359.0}, "torch_threads": 2}
+        )
+    )
+    grow = "x = bytearray(300 * 2**20); x[::4096] = b'1' * len(x[::4096])"
+
+    def step(name: str, code: str) -> None:  # a process of its own, as run_all.sh runs it
+        command = [sys.executable, "-m", "benchmarks.study_step", str(tmp_path), name, "--", sys.executable, "-c", code]
+        assert subprocess.run(command, cwd=REPO_ROOT, check=False).returncode == 0
+
+    step("04_experiment_paper_mnist", "pass")
+    step("learning_curves", grow)
+    timing = finish(tmp_path)
+    assert set(timing["steps"]) == {"04_experiment_paper_mnist", "learning_curves"}
+    assert timing["learning_curves_s"] == pytest.approx(timing["steps"]["learning_curves"]["seconds"], abs=0.1)
+    assert timing["before_learning_curves_s"] == pytest.approx(timing["wall_s"] - timing["learning_curves_s"], abs=0.2)
+    assert timing["peak_rss_gb"] == timing["steps"]["learning_curves"]["peak_rss_gb"] > 0.3
+    assert curves_target(timing).value == timing["learning_curves_s"]
+    assert whole_study_target(timing).value == timing["before_learning_curves_s"]
+    rss = peak_rss(ProjectResult({}, {}, 0.0, 0.0, (), [], 1000, None), None)
+    assert peak_rss_target(rss, timing).value == timing["peak_rss_gb"]
+    assert "learning_curves" in peak_rss_target(rss, timing).note

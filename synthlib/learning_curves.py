@@ -55,6 +55,7 @@ from synthlib.data import ImageDataset
 from synthlib.engine import Job, PlannedRun, RunContext, RunResult
 from synthlib.experiment import RunConfig, SplitTensors, build_model, cnn_run, run_one, run_split
 from synthlib.features import FrozenFeatures, extract_features, frozen_features
+from synthlib.lengths import record_length_rule, rules_text
 from synthlib.models import ArchitectureConfig
 from synthlib.protocols import Protocol, get_protocol
 from synthlib.records import RunRecord
@@ -264,10 +265,6 @@ def curve_task(job: Job) -> tuple[str, str, int]:
     return run.dataset, run.method, run.seed
 
 
-def _epochs(n: int) -> str:
-    return f"{n} epoch" + ("" if n == 1 else "s")
-
-
 def size_tag(per_class: int) -> str:
     """The record file's setting tag of a size, e.g. ``n0038`` (sorts by size)."""
     return f"n{per_class:04d}"
@@ -433,28 +430,83 @@ class LearningCurves(Study):
         ]
         return "\n".join(lines)
 
-    def budget_lines(self, results_root: str | Path, full_sizes: Mapping[str, int], grid: str = "cpu") -> str:
-        """Markdown, per dataset and regime: the step budget and what it is in epochs at 38 per class and at
-        the largest size run, read from ``settings_from``'s tuning results (10 classes)."""
+    def length_lines(self, records: Sequence[RunRecord]) -> str:
+        """Markdown, per dataset and column kind, read from the records' configurations: how each run's
+        training length was decided (``lengths.length_rule``) and, size by size, the epochs it trained
+        (``train.epochs``: the fixed length, or the maximum under early stopping). Baselines fit to their
+        solver's convergence. One line per (dataset, kind); nothing here is typed in."""
+        kinds = self.kinds()
+        full = self.full_sizes(records)
+        by_line: dict[tuple[str, str], list[RunRecord]] = {}
+        for record in records:
+            by_line.setdefault((record.dataset, kinds.get(record.method, "other")), []).append(record)
         lines = []
-        for dataset, full_size in sorted(full_sizes.items()):
-            tuning = self.tuning(results_root, dataset)
-            for kind in ("frozen", "trained"):
-                setting = tuning.selected[kind]
-                largest = max(
-                    max(self.planned_sizes(c, dataset, full_size, grid)) for c in self.columns if c.kind == kind
+        order = ("frozen", "trained", "baseline", "other")
+        for (dataset, kind), group in sorted(by_line.items(), key=lambda item: (item[0][0], order.index(item[0][1]))):
+            rules = rules_text(record_length_rule(r) for r in group)
+            sizes = sorted({int(r.config["per_class"]) for r in group})
+            where = ", ".join("full" if n == full.get(dataset) else str(n) for n in sizes)
+            line = f"- {dataset}, {kind} columns ({len({r.method for r in group})}), at {where} per class: {rules}"
+            epochs = {
+                int(r.config["per_class"]): int(r.config["train"]["epochs"]) for r in group if "train" in r.config
+            }
+            if epochs:
+                shown = ", ".join(
+                    f"{e} at {'the full set' if n == full.get(dataset) else n}" for n, e in sorted(epochs.items())
                 )
-                epochs = train_setting(setting, 10, largest).epochs
-                where = "the full set" if largest == full_size else f"{largest} per class"
-                lines.append(
-                    f"- {dataset}, {kind} columns: {budget_steps(setting, 10)} steps of {setting.batch_size} images "
-                    f"({_epochs(setting.epochs)} at {BUDGET_PER_CLASS} per class; {_epochs(epochs)} at {where})."
-                )
-        lines.append(
-            "At the largest sizes the budget is a few epochs: a column that trains there gets less training than a "
-            "study of large training sets would give it, and its curve flattens partly for that reason."
-        )
+                line += f"; epochs: {shown}"
+            lines.append(line + ".")
         return "\n".join(lines)
+
+    def _columns_text(self, names: Sequence[str]) -> str:
+        """Columns in words: labels, or "the k frozen columns" where all k columns of one kind."""
+        kinds, labels = self.kinds(), self.column_labels()
+        of_kind = {kinds.get(n) for n in names}
+        if len(names) > 2 and len(of_kind) == 1:
+            return f"{len(names)} {next(iter(of_kind))} columns"
+        return ", ".join(labels.get(n, n) for n in names)
+
+    def runs_markdown(self, records: Sequence[RunRecord]) -> str:
+        """Markdown, per dataset, read from the records: the runs, columns and seeds per point, the sizes,
+        the largest size each column ran, the run time the records add up to, and the machines."""
+        full = self.full_sizes(records)
+        lines = []
+        for dataset in sorted({r.dataset for r in records}):
+            runs = [r for r in records if r.dataset == dataset and r.protocol in ("", self.name)]
+            per_point: dict[tuple[str, int], int] = {}
+            for r in runs:
+                per_point[(r.method, int(r.config["per_class"]))] = (
+                    per_point.get((r.method, int(r.config["per_class"])), 0) + 1
+                )
+            seeds = sorted(set(per_point.values()))
+            seeds_text = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
+            largest: dict[str, int] = {}
+            for method, per_class in per_point:
+                largest[method] = max(largest.get(method, 0), per_class)
+            reach = "; ".join(
+                f"{self._columns_text(names)} up to " + ("the full set" if n == full.get(dataset) else f"{n} per class")
+                for n, names in sorted(_invert(largest).items(), reverse=True)
+            )
+            sizes = sorted({n for _, n in per_point})
+            minutes = sum(r.timing.get("wall_time_s", 0.0) for r in runs) / 60
+            devices = ", ".join(sorted({r.device for r in runs}))
+            lines.append(
+                f"- {dataset}: {len(runs)} runs of {len({r.method for r in runs})} columns, {seeds_text} seeds per "
+                f"point, at {', '.join(str(n) for n in sizes[:-1])} per class and the full set "
+                f"({sizes[-1]} per class); "
+                f"{reach}; {minutes:.1f} minutes of run time summed over the records ({devices})."
+            )
+        total = sum(r.timing.get("wall_time_s", 0.0) for r in records) / 60
+        lines.append(f"- In all: {len(records)} runs, {total:.1f} minutes of run time.")
+        return "\n".join(lines)
+
+
+def _invert(largest: Mapping[str, int]) -> dict[int, list[str]]:
+    """``{column: size}`` as ``{size: [columns]}``."""
+    inverted: dict[int, list[str]] = {}
+    for name, size in largest.items():
+        inverted.setdefault(size, []).append(name)
+    return inverted
 
 
 LEARNING_CURVES = register_study(LearningCurves())

@@ -31,7 +31,7 @@ from synthlib.learning_curves import (
     val_per_class,
 )
 from synthlib.models import PaperCNN
-from synthlib.records import config_hash, load_records
+from synthlib.records import RunRecord, config_hash, load_records
 from synthlib.runner import run_study
 from synthlib.samplers import sample_kernels
 from synthlib.seeding import make_generator
@@ -212,11 +212,50 @@ def test_the_command_line_lists_columns_and_grids():
     assert "deep3_trained" in shown and "grid cpu:" in shown
 
 
-def test_the_budget_lines_state_steps_and_epochs_at_the_largest_size(tmp_path):
-    write_sound_tuning(tmp_path, "mnist")
-    text = LEARNING_CURVES.budget_lines(tmp_path, {"mnist": 4921})
-    assert "- mnist, frozen columns: 48 steps of 16 images (2 epochs at 38 per class; 1 epoch at the full set)." in text
-    assert "- mnist, trained columns: 24 steps of 16 images (1 epoch at 38 per class; 1 epoch at 38 per class)." in text
+def curve_record(column: str, per_class: int, seed: int, train: dict | None, seconds: float = 6.0) -> RunRecord:
+    """A learning-curve record whose configuration holds only what the text functions read."""
+    config = {"per_class": per_class, "val_per_class": 10}
+    config.update({"train": train} if train is not None else {"features": {"max_iter": 10000}})
+    return RunRecord(
+        "mnist", column, seed, 0.5, 0.5, 10 * per_class, 100, 10000, config, "0" * 16, "cpu (2 threads)", {},
+        timing={"wall_time_s": seconds}, protocol=LEARNING_CURVES.name,
+    )  # fmt: skip
+
+
+def length_study() -> list[RunRecord]:
+    """Normal frozen for a fixed 1200 steps at 38 per class and 4921 (the full set), Fully Trained early-stopped
+    at 38 only, the scattering baseline at 38 only; two seeds each."""
+    records = []
+    for seed in (0, 1):
+        records.append(curve_record("normal", 38, seed, {"epochs": 200, "batch_size": 64}))
+        records.append(curve_record("normal", 4921, seed, {"epochs": 2, "batch_size": 64}))
+        records.append(curve_record("fully_trained", 38, seed, {"epochs": 300, "batch_size": 64, "patience": 20}))
+        records.append(curve_record("scattering", 38, seed, None))
+    return records
+
+
+def test_the_length_lines_are_read_from_the_records_one_line_each():
+    text = LEARNING_CURVES.length_lines(length_study())
+    lines = text.splitlines()
+    assert lines == [
+        "- mnist, frozen columns (1), at 38, full per class: a fixed 1200–1538 optimiser steps; epochs: 200 at 38, "
+        "2 at the full set.",
+        "- mnist, trained columns (1), at 38 per class: early stopping on validation (patience 20 epochs, at most "
+        "300 epochs); epochs: 300 at 38.",
+        "- mnist, baseline columns (1), at 38 per class: a solver run to convergence (at most 10000 iterations).",
+    ]
+    assert len(set(lines)) == len(lines)
+    assert "reason" not in text and "flattens" not in text  # no causal sentence the data did not test
+
+
+def test_the_runs_are_summed_from_the_records():
+    text = LEARNING_CURVES.runs_markdown(length_study())
+    assert text.splitlines()[0] == (
+        "- mnist: 8 runs of 3 columns, 2 seeds per point, at 38 per class and the full set (4921 per class); "
+        "Normal up to the full set; Fully Trained, Scattering + linear up to 38 per class; 0.8 minutes of run time "
+        "summed over the records (cpu (2 threads))."
+    )
+    assert text.splitlines()[-1] == "- In all: 8 runs, 0.8 minutes of run time."
 
 
 def test_an_unknown_column_names_the_valid_ones(gray, tmp_path):

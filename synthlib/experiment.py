@@ -25,7 +25,7 @@ from synthlib.columns import Method
 from synthlib.data import ImageDataset, few_shot_split
 from synthlib.engine import Job, PlannedRun, RunContext, RunResult, full_config
 from synthlib.features import FrozenFeatures, ensure_test_features, frozen_features
-from synthlib.heads import fit_heads
+from synthlib.heads import train_heads
 from synthlib.models import ArchitectureConfig, PaperCNN, init_
 from synthlib.preprocess import (
     AUTHORS_CODE_DEFAULT_STEPS,
@@ -38,7 +38,8 @@ from synthlib.preprocess import (
 from synthlib.records import record_path
 from synthlib.samplers import sample_kernels
 from synthlib.seeding import derive_seed, make_generator
-from synthlib.training import TrainConfig, accuracy, fit
+from synthlib.stopping import Stopping
+from synthlib.training import TrainConfig, accuracy, fit, fit_until_plateau
 
 FEATURE_NORMS = ("none", "standardize")
 
@@ -278,6 +279,15 @@ class TrainedRun:
     val_scores: dict[int, float]
     features: FrozenFeatures | None
     timing: dict[str, float]
+    stopping: Stopping | None = None
+    """How the run stopped, when its setting stops early (``TrainConfig.patience``); else ``None``."""
+
+    @property
+    def val_accuracy(self) -> float:
+        """Validation accuracy of the parameters kept: the best epoch's under early stopping, else the last's."""
+        if self.stopping is not None:
+            return self.stopping.best_validation_accuracy
+        return self.val_scores[max(self.val_scores)]
 
 
 def train_and_score(
@@ -288,6 +298,8 @@ def train_and_score(
     features: FrozenFeatures | None = None,
 ) -> TrainedRun:
     """Train one run; return the model and validation accuracy at each checkpoint epoch (and the last).
+    With early stopping (``config.train.patience``) the run stops on its validation split, keeps its best
+    epoch, and checkpoints after the stop are not scored; ``TrainedRun.stopping`` says how it stopped.
 
     Frozen methods train only the head, on features computed once (or passed in as ``features``,
     which depend on the kernels and images but not on the training settings); full training trains all.
@@ -319,9 +331,16 @@ def train_and_score(
     started = time.perf_counter()
     if config.train.hflip and config.method.regime == "frozen" and flipped_inputs is None:
         raise ValueError("a frozen run that flips needs features of the flipped images (frozen_features(flipped=True))")
-    fit(trainable, train_inputs, split.y_train, config.train, order, checkpoints, score, flipped_inputs)
+    stopping = None
+    if config.train.patience is None:
+        fit(trainable, train_inputs, split.y_train, config.train, order, checkpoints, score, flipped_inputs)
+    else:
+        validation = (val_inputs, split.y_val)
+        stopping = fit_until_plateau(
+            trainable, train_inputs, split.y_train, config.train, order, validation, checkpoints, score, flipped_inputs
+        )
     timing["fit_s"] = time.perf_counter() - started
-    return TrainedRun(model, val_scores, features, timing)
+    return TrainedRun(model, val_scores, features, timing, stopping)
 
 
 def train_frozen_together(
@@ -360,7 +379,7 @@ def train_frozen_together(
 
     generators = [make_generator(c.seed, c.dataset, "order", c.method.name) for c in configs]
     started = time.perf_counter()
-    fit_heads(
+    stoppings = train_heads(
         [m.head for m in models],
         [features.train] * len(configs),
         split.y_train,
@@ -369,10 +388,11 @@ def train_frozen_together(
         sorted(set().union(*wanted)),
         score,
         [features.train_flipped if c.train.hflip else None for c in configs],
+        (features.val, split.y_val) if any(c.train.patience is not None for c in configs) else None,
     )
     timing["fit_s"] = time.perf_counter() - started
     share = {key: seconds / len(configs) for key, seconds in timing.items()}
-    return [TrainedRun(model, scores[k], features, dict(share)) for k, model in enumerate(models)]
+    return [TrainedRun(model, scores[k], features, dict(share), stoppings[k]) for k, model in enumerate(models)]
 
 
 def score_test_set(run: TrainedRun, config: RunConfig, split: SplitTensors) -> tuple[float, dict[str, float]]:
@@ -414,7 +434,7 @@ def run_one(
     timing = {**run.timing, **test_timing, "wall_time_s": elapsed}
     result = RunResult(
         test_accuracy=test_acc,
-        val_accuracy=run.val_scores[config.train.epochs],
+        val_accuracy=run.val_accuracy if run.stopping is not None else run.val_scores[config.train.epochs],
         n_train=len(split.y_train),
         n_val=len(split.y_val),
         n_test=len(split.y_test),

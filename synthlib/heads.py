@@ -18,13 +18,27 @@ Heads are trained in groups sharing (batch size, optimiser, epochs), which fix t
 group, heads that will draw identical minibatches (the same feature tensor, the same ``hflip`` and generators
 in the same state, e.g. the settings of one grid for one seed and sampler) share one gathered minibatch and
 one matmul with their concatenated first-layer weights (this matters for 16,384-wide features); other heads
-gather a ``(K, B, D)`` minibatch each and go through ``torch.bmm``. Groups are trained one after another.
+gather a ``(K, B, D)`` minibatch each and go through ``torch.bmm``. Groups are trained side by side, epoch
+by epoch.
+
+Early stopping (``synthlib.stopping``): a head whose config sets ``patience`` is scored on its validation
+split after every epoch (``accuracy`` of the head written back, as ``training.fit_until_plateau`` scores it);
+when its rule says stop, the head is taken out of its block (the block is restacked without it, the other
+heads' optimiser states carried over), draws nothing more from its generator, and ends with its best epoch's
+parameters: the same as training it alone with the same rule. ``fit_heads_until_plateau`` returns each head's
+``Stopping``; ``HeadsTraining`` runs the loop epoch by epoch for a caller that stops heads itself
+(successive halving across several calls, ``synthlib.tuning``).
+
+Per step, every head's gradient lands in buffers allocated once (backward adds into zeroed buffers), and the
+optimiser's lists of tensors (views of the stacked parameters, gradients and states) are made once per epoch,
+so a step of K heads is the forward and backward kernels plus one functional ``torch.optim`` call per
+distinct (learning rate, weight decay, momentum).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +46,8 @@ from torch.optim.adam import adam
 from torch.optim.sgd import sgd
 
 from synthlib.models import ClassifierHead
-from synthlib.training import TrainConfig
+from synthlib.stopping import Progress, Stopping, observe, should_stop, stopping_of
+from synthlib.training import TrainConfig, Validation, accuracy, check_validation
 
 ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults, as training.make_optimizer uses them
 ADAM_EPS = 1e-8
@@ -155,6 +170,7 @@ class HeadOptimizerState:
 
     indices: list[int]  # which of the stacked parameters this head trains
     params: list[torch.Tensor]
+    grads: list[torch.Tensor]  # views of the stacked parameters' gradient buffers
     exp_avgs: list[torch.Tensor] = field(default_factory=list)
     exp_avg_sqs: list[torch.Tensor] = field(default_factory=list)
     steps: list[torch.Tensor] = field(default_factory=list)
@@ -167,122 +183,212 @@ def optimizer_state(
     """Fresh optimiser state of head ``index`` of the stacked parameters, for the parameters ``head`` trains."""
     indices = [i for i, param in enumerate(head.parameters()) if param.requires_grad]
     params = [stacked[i][index] for i in indices]
+    grads = [stacked[i].grad[index] for i in indices]  # type: ignore[index]
     if optimizer != "adam":
-        return HeadOptimizerState(indices, params, momentum_buffers=[None for _ in params])
+        return HeadOptimizerState(indices, params, grads, momentum_buffers=[None for _ in params])
     return HeadOptimizerState(
         indices,
         params,
+        grads,
         exp_avgs=[torch.zeros_like(p) for p in params],
         exp_avg_sqs=[torch.zeros_like(p) for p in params],
         steps=[torch.zeros((), dtype=torch.float32, device=p.device) for p in params],  # as fused Adam keeps it
     )
 
 
+@dataclass
+class OptimizerCall:
+    """The heads of one epoch that share (learning rate, weight decay, momentum): one call of ``torch.optim``'s
+    functional update over all their tensors, lists made once per epoch (the tensors are views of the stacked
+    parameters, their gradients and each head's state)."""
+
+    lr: float
+    weight_decay: float
+    momentum: float
+    heads: list[HeadOptimizerState]
+    params: list[torch.Tensor]
+    grads: list[torch.Tensor]
+    exp_avgs: list[torch.Tensor]
+    exp_avg_sqs: list[torch.Tensor]
+    steps: list[torch.Tensor]
+    momentum_buffers: list[torch.Tensor | None]
+
+
+def optimizer_calls(
+    states: Sequence[HeadOptimizerState], configs: Sequence[TrainConfig], lrs: Sequence[float]
+) -> list[OptimizerCall]:
+    """One ``OptimizerCall`` per distinct (learning rate, weight decay, momentum) of the heads."""
+    by_setting: dict[tuple[float, float, float], list[HeadOptimizerState]] = {}
+    for state, config, lr in zip(states, configs, lrs):
+        by_setting.setdefault((lr, config.weight_decay, config.momentum), []).append(state)
+    return [
+        OptimizerCall(
+            lr,
+            weight_decay,
+            momentum,
+            heads,
+            [p for h in heads for p in h.params],
+            [g for h in heads for g in h.grads],
+            [t for h in heads for t in h.exp_avgs],
+            [t for h in heads for t in h.exp_avg_sqs],
+            [t for h in heads for t in h.steps],
+            [b for h in heads for b in h.momentum_buffers],
+        )
+        for (lr, weight_decay, momentum), heads in by_setting.items()
+    ]
+
+
 @torch.no_grad()
-def optimizer_steps(
-    states: Sequence[HeadOptimizerState],
-    grads: Sequence[Sequence[torch.Tensor]],
-    configs: Sequence[TrainConfig],
-    lrs: Sequence[float],
-) -> None:
-    """One step of each head's optimiser, as ``training.make_optimizer`` makes it, through the same
-    functional updates of ``torch.optim`` (fused Adam; SGD's default), one call per distinct setting.
-    Each head's tensors are views of the stacked parameters, small enough to stay in cache during the update."""
-    calls: dict[tuple[float, float, float], list[int]] = {}
-    for j, (config, lr) in enumerate(zip(configs, lrs)):
-        calls.setdefault((lr, config.weight_decay, config.momentum), []).append(j)
-    uses_adam = configs[0].optimizer == "adam"
-    for (lr, weight_decay, momentum), heads in calls.items():
-        params = [p for j in heads for p in states[j].params]
-        head_grads = [g for j in heads for g in grads[j]]
-        if uses_adam:
-            adam(
-                params,
-                head_grads,
-                [t for j in heads for t in states[j].exp_avgs],
-                [t for j in heads for t in states[j].exp_avg_sqs],
-                [],
-                [t for j in heads for t in states[j].steps],
-                fused=True,
-                amsgrad=False,
-                beta1=ADAM_BETAS[0],
-                beta2=ADAM_BETAS[1],
-                lr=lr,
-                weight_decay=weight_decay,
-                eps=ADAM_EPS,
-                maximize=False,
-            )
-        else:
-            buffers = [b for j in heads for b in states[j].momentum_buffers]
-            sgd(
-                params,
-                head_grads,
-                buffers,
-                weight_decay=weight_decay,
-                momentum=momentum,
-                lr=lr,
-                dampening=0.0,
-                nesterov=False,
-                maximize=False,
-            )
-            for j in heads:  # sgd fills new momentum buffers into the list it was given
-                count = len(states[j].params)
-                states[j].momentum_buffers, buffers = buffers[:count], buffers[count:]
+def optimizer_step(call: OptimizerCall, optimizer: str) -> None:
+    """One step of the heads of ``call``, as ``training.make_optimizer``'s optimiser takes it: the same
+    functional update of ``torch.optim`` (fused Adam; SGD's default)."""
+    if optimizer == "adam":
+        adam(
+            call.params,
+            call.grads,
+            call.exp_avgs,
+            call.exp_avg_sqs,
+            [],
+            call.steps,
+            fused=True,
+            amsgrad=False,
+            beta1=ADAM_BETAS[0],
+            beta2=ADAM_BETAS[1],
+            lr=call.lr,
+            weight_decay=call.weight_decay,
+            eps=ADAM_EPS,
+            maximize=False,
+        )
+        return
+    sgd(
+        call.params,
+        call.grads,
+        call.momentum_buffers,  # sgd puts a new buffer in place of each None on the first step
+        weight_decay=call.weight_decay,
+        momentum=call.momentum,
+        lr=call.lr,
+        dampening=0.0,
+        nesterov=False,
+        maximize=False,
+    )
 
 
-def fit_group(
+def keep_momentum_buffers(call: OptimizerCall) -> None:
+    """Hand the momentum buffers that ``sgd`` made back to each head's state."""
+    buffers = list(call.momentum_buffers)
+    for head in call.heads:
+        count = len(head.params)
+        head.momentum_buffers, buffers = buffers[:count], buffers[count:]
+
+
+@dataclass
+class BlockRun:
+    """A block's heads being trained: their stacked parameters (each trained one with a gradient buffer of
+    the same shape, filled by every backward pass) and each member's optimiser state."""
+
+    members: list[int]
+    shared: bool
+    params: list[torch.Tensor]
+    states: list[HeadOptimizerState]
+
+
+def start_block(
     heads: Sequence[ClassifierHead],
-    features: Sequence[torch.Tensor],
-    labels: torch.Tensor,
-    configs: Sequence[TrainConfig],
-    generators: Sequence[torch.Generator],
-    blocks: Sequence[HeadBlock],
-    checkpoints: set[int],
-    on_checkpoint: HeadCallback | None,
-    flipped_features: Sequence[torch.Tensor | None],
-) -> None:
-    """Train the heads of one schedule group together (see the module docstring)."""
-    members = [k for block in blocks for k in block.members]
-    config = configs[members[0]]  # batch size, optimiser and epochs are the group's
-    stacked = [stack_parameters([heads[k] for k in block.members]) for block in blocks]
-    head_positions = [(params, j) for block, params in zip(blocks, stacked) for j in range(len(block.members))]
-    states = [optimizer_state(params, j, heads[k], config.optimizer) for (params, j), k in zip(head_positions, members)]
-    group_configs = [configs[k] for k in members]
-    leaves = [param for params in stacked for param in params if param.requires_grad]
-    table, plain_rows, flip_rows = feature_table(members, features, configs, flipped_features)
-    n = len(labels)
-    for k in members:
-        heads[k].train()
-    for epoch in range(1, config.epochs + 1):
-        lrs = [c.learning_rate * c.lr_factor(epoch) for c in group_configs]
-        draws = {k: draw_epoch(generators[k], n, configs[k]) for k in members}
-        orders = [torch.stack([draws[k][0] for k in block.members]).to(table.device) for block in blocks]
-        for index, start in enumerate(range(0, n, config.batch_size)):
+    members: list[int],
+    shared: bool,
+    optimizer: str,
+    states: Mapping[int, HeadOptimizerState] | None = None,
+) -> BlockRun:
+    """Stack the current parameters of ``heads[members]``; their optimiser states are fresh, or those of
+    ``states`` rebound to the new stacked tensors (a block restacked without heads that stopped)."""
+    params = stack_parameters([heads[k] for k in members])
+    for param in params:
+        if param.requires_grad:  # backward adds into it in place (0 + g is g exactly), so views stay valid
+            param.grad = torch.zeros_like(param)
+    block_states = []
+    for j, k in enumerate(members):
+        state = optimizer_state(params, j, heads[k], optimizer)
+        if states is not None:
+            state = replace(states[k], params=state.params, grads=state.grads)
+        block_states.append(state)
+    return BlockRun(members, shared, params, block_states)
+
+
+class HeadGroupRun:
+    """The heads of one schedule group, trained together epoch by epoch (see the module docstring); heads
+    can stop between epochs, and the others go on without them."""
+
+    def __init__(
+        self,
+        heads: Sequence[ClassifierHead],
+        features: Sequence[torch.Tensor],
+        labels: torch.Tensor,
+        configs: Sequence[TrainConfig],
+        generators: Sequence[torch.Generator],
+        blocks: Sequence[HeadBlock],
+        flipped_features: Sequence[torch.Tensor | None],
+    ) -> None:
+        members = [k for block in blocks for k in block.members]
+        self.heads, self.labels, self.configs, self.generators = heads, labels, configs, generators
+        self.config = configs[members[0]]  # batch size, optimiser and epochs are the group's
+        self.table, self.plain_rows, self.flip_rows = feature_table(members, features, configs, flipped_features)
+        self.blocks = [start_block(heads, list(b.members), b.shared, self.config.optimizer) for b in blocks]
+        self.epoch = 0
+        for k in members:
+            heads[k].train()
+
+    @property
+    def members(self) -> list[int]:
+        """The heads still training, block by block."""
+        return [k for block in self.blocks for k in block.members]
+
+    def run_epoch(self) -> None:
+        """One more epoch of every head still training."""
+        self.epoch = epoch = self.epoch + 1
+        n, batch_size = len(self.labels), self.config.batch_size
+        members = self.members
+        states = [state for block in self.blocks for state in block.states]
+        member_configs = [self.configs[k] for k in members]
+        calls = optimizer_calls(states, member_configs, [c.learning_rate * c.lr_factor(epoch) for c in member_configs])
+        draws = {k: draw_epoch(self.generators[k], n, self.configs[k]) for k in members}
+        orders = [torch.stack([draws[k][0] for k in b.members]).to(self.table.device) for b in self.blocks]
+        grads = [param.grad for block in self.blocks for param in block.params if param.grad is not None]
+        for index, start in enumerate(range(0, n, batch_size)):
             block_losses = []
-            for block, params, order in zip(blocks, stacked, orders):
-                batches = order[:, start : start + config.batch_size]
-                rows = [flip_rows[k] if draws[k][1][index] else plain_rows[k] for k in block.members]
-                logits = block_logits(params, table, rows, batches, block.shared)
-                losses = F.cross_entropy(logits.flatten(0, 1), labels[batches].flatten(), reduction="none")
+            for block, order in zip(self.blocks, orders):
+                batches = order[:, start : start + batch_size]
+                rows = [self.flip_rows[k] if draws[k][1][index] else self.plain_rows[k] for k in block.members]
+                logits = block_logits(block.params, self.table, rows, batches, block.shared)
+                losses = F.cross_entropy(logits.flatten(0, 1), self.labels[batches].flatten(), reduction="none")
                 block_losses.append(losses.view(len(block.members), -1).mean(dim=1).sum())
-            total_loss = torch.stack(block_losses).sum()
-            # contiguous like the parameters: fused Adam walks the gradient's memory in the parameter's order
-            leaf_grads = {
-                id(leaf): grad.contiguous() for leaf, grad in zip(leaves, torch.autograd.grad(total_loss, leaves))
-            }
-            head_grads = [
-                [leaf_grads[id(params[i])][j] for i in states[h].indices]
-                for h, (params, j) in enumerate(head_positions)
-            ]
-            optimizer_steps(states, head_grads, group_configs, lrs)
-        if epoch in checkpoints and on_checkpoint is not None:
-            for block, params in zip(blocks, stacked):
-                for j, k in enumerate(block.members):
-                    write_back(params, j, heads[k])
-                    on_checkpoint(epoch, k, heads[k])
-    for block, params in zip(blocks, stacked):
-        for j, k in enumerate(block.members):
-            write_back(params, j, heads[k])
+            torch._foreach_zero_(grads)
+            torch.stack(block_losses).sum().backward()
+            for call in calls:
+                optimizer_step(call, self.config.optimizer)
+        if self.config.optimizer != "adam":
+            for call in calls:
+                keep_momentum_buffers(call)
+
+    def write_back(self, k: int) -> None:
+        """Copy head ``k``'s trained parameters into ``heads[k]``."""
+        for block in self.blocks:
+            if k in block.members:
+                write_back(block.params, block.members.index(k), self.heads[k])
+
+    def stop(self, stopping: set[int]) -> None:
+        """Write back the heads of ``stopping`` and go on without them."""
+        blocks = []
+        for block in self.blocks:
+            if not stopping.intersection(block.members):
+                blocks.append(block)
+                continue
+            for j, k in enumerate(block.members):
+                write_back(block.params, j, self.heads[k])
+            remaining = [k for k in block.members if k not in stopping]
+            if remaining:
+                states = dict(zip(block.members, block.states))
+                blocks.append(start_block(self.heads, remaining, block.shared, self.config.optimizer, states))
+        self.blocks = blocks
 
 
 def check_inputs(
@@ -309,6 +415,146 @@ def check_inputs(
         config.check()
 
 
+class HeadsTraining:
+    """Heads trained together epoch by epoch, as ``fit_heads`` trains them, for a caller that decides
+    between epochs which heads go on (``stop``: e.g. successive halving across several calls).
+
+    Each epoch: ``run_epoch()`` trains every head still training, ``write_back(k)`` puts head ``k``'s
+    parameters into ``heads[k]`` (e.g. to score it), and ``end_epoch()`` applies each head's own
+    early-stopping rule (``TrainConfig.patience``, on its validation split) and stops heads at their maximum
+    epochs. ``finish()`` writes every head back, restores the best epoch of heads with a rule, and returns
+    their ``Stopping`` (``None`` for heads without one). A stopped head draws nothing more from its generator
+    and takes no more steps, so it ends exactly as if it had been trained alone and stopped there.
+    """
+
+    def __init__(
+        self,
+        heads: Sequence[ClassifierHead],
+        features: Sequence[torch.Tensor],
+        labels: torch.Tensor,
+        configs: Sequence[TrainConfig],
+        generators: Sequence[torch.Generator],
+        flipped_features: Sequence[torch.Tensor | None] | None = None,
+        validation: Validation | Sequence[Validation] | None = None,
+    ) -> None:
+        check_inputs(heads, features, labels, configs, generators)
+        flipped = list(flipped_features) if flipped_features is not None else [None] * len(heads)
+        if len(flipped) != len(heads):
+            raise ValueError(f"need one flipped feature tensor (or None) per head, got {len(flipped)} for {len(heads)}")
+        self.heads, self.configs = heads, configs
+        self.rules = [config.early_stopping() for config in configs]
+        self.validation = per_head_validation(validation, len(heads))
+        for k, rule in enumerate(self.rules):
+            if rule is not None:
+                check_validation(self.validation[k])
+        self.progress = [Progress() for _ in heads]
+        self.kept: dict[int, list[torch.Tensor]] = {}
+        self.groups = [
+            HeadGroupRun(
+                heads, features, labels, configs, generators, draw_blocks(m, features, configs, generators), flipped
+            )
+            for m in schedule_groups(configs)
+        ]
+        self.epoch = 0
+
+    @property
+    def active(self) -> list[int]:
+        """The heads still training (ascending)."""
+        return sorted(k for group in self.groups for k in group.members)
+
+    def run_epoch(self) -> int:
+        """Train every head still training for one more epoch; return the epoch's number (1-based)."""
+        self.epoch += 1
+        for group in self.groups:
+            if group.members:
+                group.run_epoch()
+        return self.epoch
+
+    def write_back(self, k: int) -> None:
+        """Copy head ``k``'s current parameters into ``heads[k]`` (a head that stopped is there already)."""
+        for group in self.groups:
+            group.write_back(k)
+
+    def end_epoch(self) -> list[int]:
+        """Apply the heads' rules after an epoch; return the heads that stopped."""
+        stopping = set()
+        for k in self.active:
+            rule, config = self.rules[k], self.configs[k]
+            if rule is None:
+                if self.epoch >= config.epochs:
+                    stopping.add(k)
+                continue
+            self.write_back(k)
+            inputs, labels = self.validation[k]  # type: ignore[misc]
+            self.progress[k] = observe(self.progress[k], accuracy(self.heads[k], inputs, labels))
+            if self.progress[k].best_epoch == self.epoch:
+                self.kept[k] = [p.detach().clone() for p in self.heads[k].parameters()]
+            if should_stop(rule, self.progress[k], config.epochs):
+                stopping.add(k)
+        self.stop(stopping)
+        return sorted(stopping)
+
+    def stop(self, stopping: set[int]) -> None:
+        """Stop training the heads of ``stopping``; their parameters are written back."""
+        for group in self.groups:
+            group.stop(stopping)
+
+    def finish(self) -> list[Stopping | None]:
+        """Stop every head, restore the best epoch of heads with an early-stopping rule, return their
+        ``Stopping`` (``None`` for heads trained a fixed number of epochs)."""
+        self.stop(set(self.active))
+        stoppings: list[Stopping | None] = []
+        for k, (head, rule) in enumerate(zip(self.heads, self.rules)):
+            if rule is None or self.progress[k].epochs_run == 0:
+                stoppings.append(None)
+                continue
+            with torch.no_grad():
+                for param, values in zip(head.parameters(), self.kept[k]):
+                    param.copy_(values)
+            stoppings.append(stopping_of(rule, self.progress[k], self.configs[k].epochs))
+        return stoppings
+
+
+def per_head_validation(validation: Validation | Sequence[Validation] | None, n_heads: int) -> list[Validation | None]:
+    """One validation split per head: ``validation`` is ``None``, one ``(features, labels)`` pair shared by
+    every head, or one pair per head."""
+    if validation is None:
+        return [None] * n_heads
+    if len(validation) == 2 and isinstance(validation[0], torch.Tensor):
+        return [validation] * n_heads  # type: ignore[list-item]
+    splits = list(validation)
+    if len(splits) != n_heads:
+        raise ValueError(
+            f"need one validation (features, labels) per head, or one shared; got {len(splits)} for {n_heads}"
+        )
+    return splits  # type: ignore[return-value]
+
+
+def train_heads(
+    heads: Sequence[ClassifierHead],
+    features: Sequence[torch.Tensor],
+    labels: torch.Tensor,
+    configs: Sequence[TrainConfig],
+    generators: Sequence[torch.Generator],
+    checkpoint_epochs: Sequence[int] = (),
+    on_checkpoint: HeadCallback | None = None,
+    flipped_features: Sequence[torch.Tensor | None] | None = None,
+    validation: Validation | Sequence[Validation] | None = None,
+) -> list[Stopping | None]:
+    """``fit_heads``, returning each head's ``Stopping`` (``None`` for a head without early stopping)."""
+    training = HeadsTraining(heads, features, labels, configs, generators, flipped_features, validation)
+    checkpoints = set(checkpoint_epochs)
+    while training.active:
+        trained = training.active
+        epoch = training.run_epoch()
+        if epoch in checkpoints and on_checkpoint is not None:
+            for k in trained:
+                training.write_back(k)
+                on_checkpoint(epoch, k, heads[k])
+        training.end_epoch()
+    return training.finish()
+
+
 def fit_heads(
     heads: Sequence[ClassifierHead],
     features: Sequence[torch.Tensor],
@@ -318,21 +564,44 @@ def fit_heads(
     checkpoint_epochs: Sequence[int] = (),
     on_checkpoint: HeadCallback | None = None,
     flipped_features: Sequence[torch.Tensor | None] | None = None,
+    validation: Validation | Sequence[Validation] | None = None,
 ) -> list[ClassifierHead]:
     """Train each ``heads[k]`` as ``training.fit(heads[k], features[k], labels, configs[k], generators[k],
-    flipped_inputs=flipped_features[k])`` would, all together; the trained parameters are written back into
-    the heads, which are returned.
+    flipped_inputs=flipped_features[k], validation=validation[k])`` would, all together; the trained
+    parameters are written back into the heads, which are returned.
 
     ``features[k]`` is ``(N, C, H, W)`` (the same tensor object for heads that share features). Parameters
-    with ``requires_grad`` False stay untouched. After each epoch in ``checkpoint_epochs`` (up to a head's own
-    epochs) ``on_checkpoint(epoch, k, heads[k])`` is called with the parameters written back.
+    with ``requires_grad`` False stay untouched. After each epoch in ``checkpoint_epochs`` that a head reaches
+    ``on_checkpoint(epoch, k, heads[k])`` is called with its parameters written back. A head whose config
+    sets ``patience`` stops early on its validation split (``validation``: one ``(features, labels)`` shared
+    by every head, or one per head) and keeps its best epoch; ``fit_heads_until_plateau`` returns how each
+    stopped.
     """
-    check_inputs(heads, features, labels, configs, generators)
-    flipped = list(flipped_features) if flipped_features is not None else [None] * len(heads)
-    if len(flipped) != len(heads):
-        raise ValueError(f"need one flipped feature tensor (or None) per head, got {len(flipped)} for {len(heads)}")
-    checkpoints = set(checkpoint_epochs)
-    for members in schedule_groups(configs):
-        blocks = draw_blocks(members, features, configs, generators)
-        fit_group(heads, features, labels, configs, generators, blocks, checkpoints, on_checkpoint, flipped)
+    train_heads(
+        heads, features, labels, configs, generators, checkpoint_epochs, on_checkpoint, flipped_features, validation
+    )
     return list(heads)
+
+
+def fit_heads_until_plateau(
+    heads: Sequence[ClassifierHead],
+    features: Sequence[torch.Tensor],
+    labels: torch.Tensor,
+    configs: Sequence[TrainConfig],
+    generators: Sequence[torch.Generator],
+    validation: Validation | Sequence[Validation],
+    checkpoint_epochs: Sequence[int] = (),
+    on_checkpoint: HeadCallback | None = None,
+    flipped_features: Sequence[torch.Tensor | None] | None = None,
+) -> list[Stopping]:
+    """``fit_heads`` with early stopping for every head (each config must set ``patience``): each head as
+    ``training.fit_until_plateau`` would train it alone. Returns how each head stopped."""
+    missing = [k for k, config in enumerate(configs) if config.patience is None]
+    if missing:
+        raise ValueError(
+            f"fit_heads_until_plateau needs TrainConfig.patience for every head; heads {missing} have none"
+        )
+    stoppings = train_heads(
+        heads, features, labels, configs, generators, checkpoint_epochs, on_checkpoint, flipped_features, validation
+    )
+    return [s for s in stoppings if s is not None]

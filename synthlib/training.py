@@ -6,16 +6,24 @@
 
 Minibatch order comes from an explicit CPU generator, so a run is deterministic for its seed on a
 given machine (and thread count).
+
+Early stopping (``synthlib.stopping``): with ``TrainConfig.patience`` set, ``epochs`` is the maximum; ``fit``
+then needs ``validation=(inputs, labels)``, scores it after every epoch, stops by the rule and restores the
+parameters of the best epoch. ``fit_until_plateau`` does the same and returns the run's ``Stopping`` (epoch
+kept, epochs run, whether it stopped at the maximum, best validation accuracy). Without ``patience`` nothing
+is scored and training is exactly the fixed-length loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from synthlib.stopping import EarlyStopping, Progress, Stopping, observe, should_stop, stopping_of
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -34,12 +42,22 @@ class TrainConfig:
     lr_schedule: tuple[tuple[int, float], ...] = ()
     train_biases: bool = True
     hflip: bool = False
+    patience: int | None = None
+    """Early stopping on validation (``synthlib.stopping``): ``epochs`` is then the maximum. ``None``: train
+    exactly ``epochs`` epochs (and the key is absent from ``to_dict``, so existing records keep their hash)."""
 
     def __post_init__(self) -> None:  # JSON gives lists; keep the schedule hashable and comparable
         object.__setattr__(self, "lr_schedule", tuple((int(e), float(f)) for e, f in self.lr_schedule))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        values = asdict(self)
+        if self.patience is None:
+            del values["patience"]
+        return values
+
+    def early_stopping(self) -> EarlyStopping | None:
+        """The early-stopping rule of this setting, or ``None`` when it trains a fixed number of epochs."""
+        return None if self.patience is None else EarlyStopping(self.patience)
 
     def lr_factor(self, epoch: int) -> float:
         """Multiplier of ``learning_rate`` in ``epoch`` (1-based): the factor of the last
@@ -62,6 +80,7 @@ class TrainConfig:
         firsts = [first for first, _ in self.lr_schedule]
         if firsts != sorted(firsts) or any(first < 1 for first in firsts):
             raise ValueError(f"lr_schedule epochs must be increasing and >= 1, got {list(self.lr_schedule)}")
+        self.early_stopping()  # checks patience
 
 
 def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
@@ -89,32 +108,31 @@ def accuracy(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, batch
     return correct / len(labels)
 
 
-def fit(
+Validation = tuple[torch.Tensor, torch.Tensor]
+"""``(inputs, labels)`` of a validation split."""
+
+
+def train_epochs(
     model: nn.Module,
     inputs: torch.Tensor,
     labels: torch.Tensor,
     config: TrainConfig,
     generator: torch.Generator,
-    checkpoint_epochs: Sequence[int] = (),
-    on_checkpoint: Callable[[int, nn.Module], None] | None = None,
     flipped_inputs: torch.Tensor | None = None,
-) -> nn.Module:
-    """Minimise cross-entropy over ``config.epochs`` epochs of shuffled minibatches.
+) -> Iterator[int]:
+    """Train ``model`` epoch by epoch, yielding each epoch's number (1-based) after its last step; a caller
+    that stops iterating stops training there (nothing more is drawn from ``generator``).
 
-    Only parameters with ``requires_grad`` are optimised. The learning rate follows
-    ``config.lr_schedule``; with ``config.hflip`` each minibatch is flipped left-right with
-    probability 1/2 (a whole batch at once, as MatConvNet's ``getBatch`` did), drawn from
-    ``generator``: its rows are taken from ``flipped_inputs`` when given (frozen features of the
-    flipped images), else ``inputs`` are flipped along their last axis (images). After each epoch
-    listed in ``checkpoint_epochs`` ``on_checkpoint(epoch, model)`` is called (e.g. to score a
-    validation split), so one run can score several training lengths.
+    Only parameters with ``requires_grad`` are optimised. The learning rate follows ``config.lr_schedule``;
+    with ``config.hflip`` each minibatch is flipped left-right with probability 1/2 (a whole batch at once,
+    as MatConvNet's ``getBatch`` did), drawn from ``generator``: its rows are taken from ``flipped_inputs``
+    when given (frozen features of the flipped images), else ``inputs`` are flipped along their last axis.
     """
     config.check()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = make_optimizer(params, config)
     model.train()
     n = len(inputs)
-    checkpoints = set(checkpoint_epochs)
     for epoch in range(1, config.epochs + 1):
         for group in optimizer.param_groups:
             group["lr"] = config.learning_rate * config.lr_factor(epoch)
@@ -128,6 +146,85 @@ def fit(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+        yield epoch
+
+
+def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of ``model``'s parameters and buffers."""
+    return {name: value.detach().clone() for name, value in model.state_dict().items()}
+
+
+def fit_until_plateau(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    config: TrainConfig,
+    generator: torch.Generator,
+    validation: Validation,
+    checkpoint_epochs: Sequence[int] = (),
+    on_checkpoint: Callable[[int, nn.Module], None] | None = None,
+    flipped_inputs: torch.Tensor | None = None,
+) -> Stopping:
+    """``fit`` with early stopping (``config.patience`` must be set): after every epoch the accuracy on
+    ``validation`` is measured; training stops by ``synthlib.stopping``'s rule and the parameters of the best
+    epoch are restored into ``model``. Returns how it stopped. ``on_checkpoint`` sees the parameters of each
+    checkpoint epoch reached, before any restoring."""
+    rule = config.early_stopping()
+    if rule is None:
+        raise ValueError("fit_until_plateau needs a setting with early stopping: set TrainConfig.patience")
+    check_validation(validation)
+    progress, kept = Progress(), snapshot(model)
+    checkpoints = set(checkpoint_epochs)
+    for epoch in train_epochs(model, inputs, labels, config, generator, flipped_inputs):
+        if epoch in checkpoints and on_checkpoint is not None:
+            on_checkpoint(epoch, model)
+        progress = observe(progress, accuracy(model, *validation))
+        if progress.best_epoch == epoch:
+            kept = snapshot(model)
+        if should_stop(rule, progress, config.epochs):
+            break
+    model.load_state_dict(kept)
+    return stopping_of(rule, progress, config.epochs)
+
+
+def check_validation(validation: Validation | None) -> None:
+    """Raise ``ValueError`` unless ``validation`` is a non-empty ``(inputs, labels)`` pair of equal length."""
+    if validation is None:
+        raise ValueError("early stopping (TrainConfig.patience) needs validation=(inputs, labels)")
+    inputs, labels = validation
+    if len(labels) == 0 or len(inputs) != len(labels):
+        raise ValueError(
+            f"validation needs as many inputs as labels, at least one: got {len(inputs)} inputs, {len(labels)} labels"
+        )
+
+
+def fit(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    config: TrainConfig,
+    generator: torch.Generator,
+    checkpoint_epochs: Sequence[int] = (),
+    on_checkpoint: Callable[[int, nn.Module], None] | None = None,
+    flipped_inputs: torch.Tensor | None = None,
+    validation: Validation | None = None,
+) -> nn.Module:
+    """Minimise cross-entropy over ``config.epochs`` epochs of shuffled minibatches (``train_epochs``);
+    return ``model``.
+
+    After each epoch listed in ``checkpoint_epochs`` ``on_checkpoint(epoch, model)`` is called (e.g. to
+    score a validation split), so one run can score several training lengths. With ``config.patience`` set,
+    training stops early on ``validation`` as ``fit_until_plateau`` does (use that to get the ``Stopping``).
+    """
+    if config.patience is not None:
+        check_validation(validation)
+        assert validation is not None
+        fit_until_plateau(
+            model, inputs, labels, config, generator, validation, checkpoint_epochs, on_checkpoint, flipped_inputs
+        )
+        return model
+    checkpoints = set(checkpoint_epochs)
+    for epoch in train_epochs(model, inputs, labels, config, generator, flipped_inputs):
         if epoch in checkpoints and on_checkpoint is not None:
             on_checkpoint(epoch, model)
     return model

@@ -156,7 +156,7 @@ def score_points(
                             "method": method.name,
                             "regime": method.regime,
                             "seed": seed,
-                            **asdict(replace(setting, epochs=checkpoint)),
+                            **replace(setting, epochs=checkpoint).to_dict(),
                             "val_accuracy": run.val_scores[checkpoint],
                         }
                         for checkpoint in checkpoints

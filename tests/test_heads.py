@@ -10,9 +10,9 @@ from dataclasses import replace
 import pytest
 import torch
 
-from synthlib.heads import fit_heads
+from synthlib.heads import fit_heads, fit_heads_until_plateau, train_heads
 from synthlib.models import ClassifierHead, init_
-from synthlib.training import TrainConfig, accuracy, fit
+from synthlib.training import TrainConfig, accuracy, fit, fit_until_plateau
 
 N_IMAGES, N_CLASSES, HIDDEN = 380, 10, 64
 PAPER_MAPS = (64, 4, 4)
@@ -213,3 +213,64 @@ def test_fit_heads_rejects_a_shared_generator():
     heads = [make_head(PAPER_MAPS, 8) for _ in range(2)]
     with pytest.raises(ValueError, match="generator of its own"):
         fit_heads(heads, [features] * 2, random_labels(), [TrainConfig(epochs=1)] * 2, [generator, generator])
+
+
+def test_heads_stopped_early_in_a_group_equal_heads_stopped_alone():
+    """(e) Early stopping: heads with their own patience (one without) stop at different epochs; a stopped
+    head leaves the group while the others go on, and each ends as ``fit_until_plateau`` (or ``fit``) ends it
+    alone: the same epochs run and kept, parameters equal to rounding, generators in the same state."""
+    maps = [random_features(PAPER_MAPS, seed) for seed in (20, 21)]
+    validation = (random_features(PAPER_MAPS, 22), random_labels(23))
+    base = TrainConfig(optimizer="adam", epochs=8, batch_size=64, learning_rate=3e-3, patience=2)
+    configs = [
+        base,
+        replace(base, learning_rate=1e-2),
+        replace(base, patience=1, weight_decay=1e-2),
+        replace(base, patience=None),
+        replace(base, patience=3, learning_rate=1e-3),
+    ]
+    features = [maps[0], maps[0], maps[0], maps[1], maps[1]]
+    seeds = [20, 20, 20, 21, 22]  # three heads share minibatches (one matmul), two go through bmm
+    heads = [make_head(PAPER_MAPS, s) for s in seeds]
+    for dtype in DTYPES:
+        convert = {id(f): f.to(dtype) for f in maps}
+        typed = [convert[id(f)] for f in features]
+        typed_validation = (validation[0].to(dtype), validation[1])
+        alone = [copy.deepcopy(h).to(dtype) for h in heads]
+        alone_generators = [order_generator(s) for s in seeds]
+        expected = []
+        for head, maps_k, config, generator in zip(alone, typed, configs, alone_generators):
+            if config.patience is None:
+                fit(head, maps_k, random_labels(), config, generator)
+                expected.append(None)
+            else:
+                expected.append(fit_until_plateau(head, maps_k, random_labels(), config, generator, typed_validation))
+        batched = [copy.deepcopy(h).to(dtype) for h in heads]
+        batched_generators = [order_generator(s) for s in seeds]
+        stoppings = train_heads(
+            batched, typed, random_labels(), configs, batched_generators, validation=typed_validation
+        )
+        assert stoppings == expected, dtype
+        assert len({s.epochs_run for s in expected if s is not None}) > 1  # heads did stop at different epochs
+        for k, (one, many) in enumerate(zip(alone, batched)):
+            for (name, want), got in zip(one.named_parameters(), many.parameters()):
+                label = f"{dtype} head {k} {name}"
+                torch.testing.assert_close(got, want, **tolerance(dtype), msg=lambda m, label=label: f"{label}: {m}")
+            assert torch.equal(batched_generators[k].get_state(), alone_generators[k].get_state())
+
+
+def test_fit_heads_until_plateau_needs_patience_and_validation():
+    features = random_features(PAPER_MAPS, 9)
+    heads = [make_head(PAPER_MAPS, 9) for _ in range(2)]
+    generators = [order_generator(9), order_generator(10)]
+    validation = (features, random_labels())
+    with pytest.raises(ValueError, match="patience"):
+        fit_heads_until_plateau(
+            heads, [features] * 2, random_labels(), [TrainConfig(epochs=1)] * 2, generators, validation
+        )
+    with pytest.raises(ValueError, match="validation"):
+        fit_heads(heads, [features] * 2, random_labels(), [TrainConfig(epochs=1, patience=1)] * 2, generators)
+    stoppings = fit_heads_until_plateau(
+        heads, [features] * 2, random_labels(), [TrainConfig(epochs=2, patience=5)] * 2, generators, validation
+    )
+    assert [s.epochs_run for s in stoppings] == [2, 2] and all(s.stopped_at_max for s in stoppings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from dataclasses import replace
@@ -18,7 +19,8 @@ from synthlib.features import extract_features
 from synthlib.models import ArchitectureConfig, PaperCNN, conv_features, init_
 from synthlib.samplers import register_sampler, sample_kernels
 from synthlib.seeding import make_generator
-from synthlib.training import TrainConfig, accuracy, fit, predict
+from synthlib.stopping import EarlyStopping, stop_on
+from synthlib.training import TrainConfig, accuracy, fit, fit_until_plateau, predict
 
 CPU = torch.device("cpu")
 PER_CLASS, VAL_PER_CLASS = 10, 5
@@ -309,3 +311,54 @@ def test_settings_trained_together_equal_each_setting_alone(tmp_path, protocol_n
         assert a.config_hash == b.config_hash
         assert abs(a.test_accuracy - b.test_accuracy) * a.n_test <= 2  # at most two test images apart
         assert abs(a.val_accuracy - b.val_accuracy) * a.n_val <= 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Early stopping
+# ---------------------------------------------------------------------------------------------
+
+
+def test_patience_is_absent_from_the_dict_unless_set():
+    assert "patience" not in TrainConfig().to_dict()
+    assert TrainConfig(patience=3).to_dict()["patience"] == 3
+    assert TrainConfig(**TrainConfig(patience=3).to_dict()) == TrainConfig(patience=3)
+    with pytest.raises(ValueError, match="patience"):
+        TrainConfig(patience=0).check()
+
+
+def test_fit_until_plateau_equals_a_hand_rolled_reference(split):
+    """Train to the maximum, scoring every epoch and keeping every epoch's parameters; replay the rule on
+    the scores: early stopping keeps exactly that epoch's parameters, having run the epochs the rule says."""
+    config = TrainConfig(epochs=12, learning_rate=0.03, batch_size=25, patience=2)
+    initial = init_(PaperCNN(1, 28), torch.Generator().manual_seed(3))
+    validation = (split.x_val, split.y_val)
+    scores, kept = [], {}
+
+    def record(epoch: int, model: nn.Module) -> None:
+        scores.append(accuracy(model, *validation))
+        kept[epoch] = [p.detach().clone() for p in model.parameters()]
+
+    reference = copy.deepcopy(initial)
+    fit(
+        reference,
+        split.x_train,
+        split.y_train,
+        replace(config, patience=None),
+        torch.Generator().manual_seed(4),
+        range(1, 13),
+        record,
+    )
+    expected = stop_on(EarlyStopping(2), scores, 12)
+    stopped = copy.deepcopy(initial)
+    stopping = fit_until_plateau(
+        stopped, split.x_train, split.y_train, config, torch.Generator().manual_seed(4), validation
+    )
+    assert stopping == expected
+    assert stopping.epochs_run < 12  # the rule did stop this run
+    assert all(torch.equal(a, b) for a, b in zip(stopped.parameters(), kept[stopping.epoch_kept]))
+    assert accuracy(stopped, *validation) == stopping.best_validation_accuracy
+    again = copy.deepcopy(initial)
+    fit(again, split.x_train, split.y_train, config, torch.Generator().manual_seed(4), validation=validation)
+    assert all(torch.equal(a, b) for a, b in zip(again.parameters(), stopped.parameters()))
+    with pytest.raises(ValueError, match="validation"):
+        fit(copy.deepcopy(initial), split.x_train, split.y_train, config, torch.Generator().manual_seed(4))

@@ -211,10 +211,55 @@ def budget_steps(setting: TrainConfig, n_classes: int) -> int:
     return setting.epochs * math.ceil(n_classes * BUDGET_PER_CLASS / setting.batch_size)
 
 
-def train_setting(setting: TrainConfig, n_classes: int, per_class: int) -> TrainConfig:
-    """``setting`` with its epochs set so that a subset of ``per_class`` images per class gets the step
-    budget: ``max(1, round(budget / steps per epoch))`` epochs (the same setting at 38 per class)."""
+@dataclass(frozen=True)
+class CurveStopping:
+    """Early stopping of every column that trains (``training.fit_until_plateau``, ``synthlib.stopping``): a run
+    stops once its validation accuracy has not improved for ``patience`` epochs and keeps its best epoch, or
+    stops at ``max_epochs``. Both are set per size from the minibatches of one epoch, so that one rule holds
+    from 1 image per class (one minibatch per epoch) to the full set (hundreds):
+
+    - patience: ``patience_epochs``, or ``patience_steps`` optimiser steps where an epoch is shorter;
+    - maximum: ``max_epochs_floor`` epochs, or ``max_steps`` optimiser steps where an epoch is shorter."""
+
+    patience_epochs: int
+    patience_steps: int
+    max_epochs_floor: int
+    max_steps: int
+
+    def __post_init__(self) -> None:
+        for name in ("patience_epochs", "patience_steps", "max_epochs_floor", "max_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.max_steps <= self.patience_steps or self.max_epochs_floor <= self.patience_epochs:
+            raise ValueError(
+                "the maximum must exceed the patience (max_steps > patience_steps, "
+                "max_epochs_floor > patience_epochs), or no run could stop by the rule"
+            )
+
+    def patience(self, steps_per_epoch: int) -> int:
+        return max(self.patience_epochs, math.ceil(self.patience_steps / steps_per_epoch))
+
+    def max_epochs(self, steps_per_epoch: int) -> int:
+        return max(self.max_epochs_floor, math.ceil(self.max_steps / steps_per_epoch))
+
+    def describe(self) -> str:
+        return (
+            f"early stopping on each run's own validation split: patience {self.patience_epochs} epochs, or "
+            f"{self.patience_steps} optimiser steps where an epoch is shorter; at most {self.max_epochs_floor} "
+            f"epochs, or {self.max_steps} steps where an epoch is shorter; the best epoch's parameters kept"
+        )
+
+
+def train_setting(
+    setting: TrainConfig, n_classes: int, per_class: int, stopping: CurveStopping | None = None
+) -> TrainConfig:
+    """``setting`` for a subset of ``per_class`` images per class. Without ``stopping``: its epochs set so that
+    the subset gets the step budget, ``max(1, round(budget / steps per epoch))`` epochs (the same setting at
+    38 per class). With it: ``stopping``'s maximum as ``epochs`` and its ``patience``, per size."""
     per_epoch = math.ceil(n_classes * per_class / setting.batch_size)
+    if stopping is not None:
+        return replace(setting, epochs=stopping.max_epochs(per_epoch), patience=stopping.patience(per_epoch))
     return replace(setting, epochs=max(1, round(budget_steps(setting, n_classes) / per_epoch)))
 
 
@@ -245,7 +290,9 @@ def curve_features(config: RunConfig, split: SplitTensors, context: RunContext) 
 class CurveJob(Job):
     """One CNN run of the learning curves. A frozen column's kernels depend on the seed, not on the size, so
     the test set's raw features are computed once per (seed, column) and shared by its sizes (through the
-    run context); only the standardisation, fitted on each size's training subset, differs."""
+    run context); only the standardisation, fitted on each size's training subset, differs. A run whose
+    setting has ``patience`` stops on its own validation split (``training.fit_until_plateau``) and its
+    record says how (``RunRecord.stopping``)."""
 
     runs: tuple[PlannedRun, ...]
 
@@ -254,15 +301,23 @@ class CurveJob(Job):
             config: RunConfig = planned.payload
             split, split_s = run_split(config, context)
             features = curve_features(config, split, context) if config.method.regime == "frozen" else None
-            result, _ = run_one(config, split, context.device, features)
+            result, trained = run_one(config, split, context.device, features)
             timing = {"split_s": split_s, **result.timing, "wall_time_s": result.timing["wall_time_s"] + split_s}
-            yield planned, replace(result, timing=timing)
+            stopping = trained.stopping.to_dict() if trained.stopping is not None else None
+            yield planned, replace(result, timing=timing, stopping=stopping)
 
 
 def curve_task(job: Job) -> tuple[str, str, int]:
     """The array task of a learning-curve job: its dataset, column and seed."""
     run = job.runs[0]
     return run.dataset, run.method, run.seed
+
+
+def _seeds_text(seeds: Sequence[int]) -> str:
+    ordered = sorted(seeds)
+    if ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 2:
+        return f"{ordered[0]}–{ordered[-1]}"
+    return ", ".join(map(str, ordered))
 
 
 def size_tag(per_class: int) -> str:
@@ -282,7 +337,15 @@ class LearningCurves(Study):
     seeds: tuple[int, ...] = SEEDS
     grids: Mapping[str, CurveGrid] = field(default_factory=lambda: dict(GRIDS))
     seed_rule: None = None
-    """Five seeds per point (``SEEDS``), not a power rule."""
+    """A fixed number of seeds per point (``seeds``, and ``more_seeds`` at some sizes), not a power rule."""
+    more_seeds: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    """Seeds run at some sizes (images per class) beyond ``seeds``."""
+    stopping: CurveStopping | None = None
+    """None: every run takes the step budget (``train_setting``); else early stopping under this rule."""
+
+    def seeds_at(self, per_class: int) -> tuple[int, ...]:
+        """The seeds of one size: ``seeds``, then ``more_seeds`` of that size."""
+        return (*self.seeds, *self.more_seeds.get(per_class, ()))
 
     @property
     def requires(self) -> tuple[str, ...]:
@@ -350,7 +413,8 @@ class LearningCurves(Study):
         sizes: Sequence[int] | None = None,
     ) -> list[Job]:
         """Every run on ``data``, seed by seed and size by size (the columns of a seed and size share their
-        split), frozen columns first, on ``grid``. ``columns`` and ``sizes`` keep only those (a quick check).
+        split), frozen columns first, on ``grid``; each size at its own seeds (``seeds_at``) unless ``seeds``
+        names them for every size. ``columns`` and ``sizes`` keep only those (a quick check).
         The full set's size comes from the images' labels, so ``data`` must be the dataset itself."""
         if isinstance(data, str):
             raise TypeError("the learning curves plan from the dataset's labels: pass the dataset, not its name")
@@ -360,9 +424,12 @@ class LearningCurves(Study):
         chosen = sorted(self.pick_columns(columns), key=lambda c: ("frozen", "trained", "baseline").index(c.kind))
         planned = {c.name: self.planned_sizes(c, data.name, full_size, grid) for c in chosen}
         jobs: list[Job] = []
-        for seed in self.seeds if seeds is None else seeds:
+        every_seed = dict.fromkeys(self.seeds_at(n) for n in self.curve_sizes(full_size))
+        for seed in dict.fromkeys(s for at_size in every_seed for s in at_size) if seeds is None else seeds:
             for per_class in self.curve_sizes(full_size):
                 if sizes is not None and per_class not in sizes:
+                    continue
+                if seeds is None and seed not in self.seeds_at(per_class):
                     continue
                 for column in chosen:
                     if per_class in planned[column.name]:
@@ -400,7 +467,7 @@ class LearningCurves(Study):
                 dataset, column.column, seed, seed, c, "validation", per_class, val, protocol.options
             )
             return baseline_run(self.name, runs_dir, config, tag)
-        setting = train_setting(tuning.selected[column.kind], n_classes, per_class)
+        setting = train_setting(tuning.selected[column.kind], n_classes, per_class, self.stopping)
         run_config = RunConfig(dataset, column.column, seed, setting, per_class, val, column.arch, protocol.options)
         return cnn_run(self.name, runs_dir, run_config, tag)
 
@@ -413,14 +480,25 @@ class LearningCurves(Study):
             f"every class cut to the smallest class's count less {VALIDATION_CAP} (MNIST 4921, CIFAR-10 4500 per "
             "class). The paper ran 38 per class only.",
             f"- Validation split per class: the training size, at least {VALIDATION_FLOOR}, at most "
-            f"{VALIDATION_CAP}; it ranks columns (the best column per size), it chooses no setting.",
-            f"- Training length: the number of optimiser steps `{self.settings_from}`'s tuned setting takes at "
-            f"{BUDGET_PER_CLASS} per class, rounded to whole epochs of each subset (a step budget, not epochs).",
+            f"{VALIDATION_CAP}; it ranks columns (the best column per size)"
+            + ("" if self.stopping is None else " and decides each run's training length (early stopping)")
+            + ", it chooses no setting.",
+            (
+                f"- Training length of every column that trains (frozen heads, full training, sampled initialisation, "
+                f"deeper networks): {self.stopping.describe()}. Every other setting is `{self.settings_from}`'s."
+                if self.stopping is not None
+                else f"- Training length: the number of optimiser steps `{self.settings_from}`'s tuned setting takes "
+                f"at {BUDGET_PER_CLASS} per class, rounded to whole epochs of each subset (a step budget, not epochs)."
+            ),
             f"- Settings were tuned once, at {BUDGET_PER_CLASS} per class, for the one-conv network "
             f"(`results/{self.settings_from}/tuning/`): they are not re-tuned per size, per depth or per "
             "initialisation, nor are the baselines' C.",
-            f"- Seeds {', '.join(map(str, self.seeds))} ({len(self.seeds)} per point), not the power rule of "
-            f"`{self.settings_from}`.",
+            f"- Seeds {_seeds_text(self.seeds)} ({len(self.seeds)} per point)"
+            + "".join(
+                f"; {len(self.seeds_at(n))} at {n} per class (seeds {_seeds_text(self.seeds_at(n))})"
+                for n in sorted(self.more_seeds)
+            )
+            + f", not the power rule of `{self.settings_from}`.",
             "- Sampled initialisation: the sampler's kernels are rescaled by one factor to the standard deviation "
             "of PyTorch's default initialisation, then trained with everything else.",
             "- Deeper networks: 32 kernels 5x5, then 3x3 layers of (32,) 64 kernels, max-pool 2x2 (padded by one "
@@ -525,6 +603,7 @@ __all__ = [
     "CurveColumn",
     "CurveGrid",
     "CurveJob",
+    "CurveStopping",
     "budget_steps",
     "full_per_class",
     "size_tag",

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
+from benchmarks.curves_timing import timed_curves
 from synthlib.audit import check_results
 from synthlib.columns import Method
 from synthlib.data import load_dataset
@@ -25,11 +26,13 @@ from synthlib.learning_curves import (
     DEEP3_ARCH,
     LEARNING_CURVES,
     CurveJob,
+    CurveStopping,
     budget_steps,
     full_per_class,
     train_setting,
     val_per_class,
 )
+from synthlib.lengths import record_length_rule
 from synthlib.models import PaperCNN
 from synthlib.records import RunRecord, config_hash, load_records
 from synthlib.runner import run_study
@@ -294,3 +297,52 @@ def test_committed_curves_at_38_per_class_are_sounds_own_runs(dataset):
             assert ours["test_accuracy"] == theirs["test_accuracy"], (column, seed)
             compared += 1
     assert compared == 30
+
+
+def test_the_timed_grid_writes_wall_time_ceiling_and_time_per_column_kind(tmp_path):
+    write_sound_tuning(tmp_path, "synthetic_gray")
+    argv = ["--results", str(tmp_path), "--device", "cpu", "--columns", "normal", "fully_trained"]
+    status, timing = timed_curves([*argv, "--sizes", "1", "--seeds", "0", "--", "synthetic_gray"])
+    assert status == 0
+    written = json.loads((LEARNING_CURVES.folder(tmp_path) / "timing.json").read_text())
+    assert written == timing and written["grid"] == "cpu" and written["matmul_gflops"] > 0
+    assert written["scaled_to_reference_s"] == pytest.approx(
+        written["wall_s"] * written["matmul_gflops"] / 359, abs=0.1
+    )
+    assert {k: v["runs"] for k, v in written["by_kind"].items()} == {"all": 2, "frozen": 1, "trained": 1}
+    _, again = timed_curves([*argv, "--sizes", "1", "--seeds", "0", "--", "synthetic_gray"])
+    assert again["by_kind"] == {}  # reused records took no time in this call
+
+
+def test_under_early_stopping_every_trained_column_stops_on_its_validation_split_and_says_how(gray, tmp_path):
+    write_sound_tuning(tmp_path, "synthetic_gray")
+    rule = CurveStopping(patience_epochs=2, patience_steps=8, max_epochs_floor=6, max_steps=20)
+    study = replace(LEARNING_CURVES, sizes=(2,), seeds=(0,), more_seeds={2: (1,)}, stopping=rule)
+    columns = ["normal", "deep2_frozen", "fully_trained", "init_dog_color", "logreg_pixels"]
+    outcome = run_study(study, gray, tmp_path, columns=columns, sizes=[2], **QUIET)
+    assert not outcome.failures and outcome.ran == 2 * len(columns)  # seeds 0 and 1 at 2 per class
+    records = load_records(study.runs_dir(tmp_path))
+    for record in records:
+        if record.method == "logreg_pixels":
+            assert record.stopping is None and "train" not in record.config
+            continue
+        train, stopping = record.config["train"], record.stopping
+        assert (train["patience"], train["epochs"]) == (4, 10)  # 2 x 10 images: 2 minibatches of 16 per epoch
+        assert 1 <= stopping["epoch_kept"] <= stopping["epochs_run"] <= 10
+        assert stopping["stopped_at_max"] == (
+            stopping["epochs_run"] == 10 and stopping["epochs_run"] - stopping["epoch_kept"] < 4
+        )
+        assert record.val_accuracy == stopping["best_validation_accuracy"]
+        assert record_length_rule(record) == "early stopping on validation (patience 4 epochs, at most 10 epochs)"
+    assert "early stopping on each run's own validation split: patience 2 epochs" in study.deviations()
+    assert "2 at 2 per class (seeds 0, 1)" in study.deviations()
+    plain = LEARNING_CURVES.column_run("synthetic_gray", tmp_path, "normal", 0, 2)
+    assert "patience" not in plain.payload.to_dict()["train"]  # the default keeps the step budget
+
+
+def test_the_stopping_rule_rejects_a_maximum_below_its_patience():
+    with pytest.raises(ValueError, match="maximum must exceed the patience"):
+        CurveStopping(patience_epochs=20, patience_steps=800, max_epochs_floor=10, max_steps=4000)
+    rule = CurveStopping(patience_epochs=20, patience_steps=800, max_epochs_floor=100, max_steps=4000)
+    assert (rule.patience(1), rule.max_epochs(1)) == (800, 4000)  # one minibatch per epoch
+    assert (rule.patience(47), rule.max_epochs(47)) == (20, 100)  # 300 per class, batches of 64

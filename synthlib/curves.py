@@ -46,7 +46,7 @@ FRAME_COLUMNS = [
 ]  # fmt: skip
 TABLE_COLUMNS = [
     "dataset", "column", "per_class", "full", "n_seeds", "n_draws", "seeds", "mean", "sd", "ci95_low", "ci95_high",
-    "val_mean", "length_rule", "length", "epochs_kept_median", "n_at_max",
+    "val_mean", "length_rule", "length", "epochs_kept_median", "epochs_run_median", "n_at_max",
 ]  # fmt: skip
 COMPARISON_COLUMNS = [
     "dataset", "reference", "column", "per_class", "full", "n_seeds", "n_draws", "mean_diff", "sd_diff", "ci95_low",
@@ -157,6 +157,7 @@ def curve_table(
                 "length_rule": _one_or_mixed(group["length_rule"]),
                 "length": _one_or_mixed(group["length"]),
                 "epochs_kept_median": float(group["epoch_kept"].median()),
+                "epochs_run_median": float(group["epochs_run"].median()),
                 "n_at_max": int(group["at_max"].sum()) if group["at_max"].notna().any() else pd.NA,
             }
         )
@@ -172,6 +173,36 @@ def curve_table(
 def _one_or_mixed(values: pd.Series) -> str:
     distinct = list(dict.fromkeys(values))
     return distinct[0] if len(distinct) == 1 else "mixed"
+
+
+def stopping_lines(table: pd.DataFrame, labels: Mapping[str, str]) -> str:
+    """Markdown, per dataset, from ``curve_table``: how many early-stopped runs reached the maximum number of
+    epochs (their length was not decided by the rule) in all, and each (column, size) cell where any did,
+    with the fraction; the median epoch kept and epochs run per column over its sizes. Says so when no run
+    stopped early."""
+    stopped = table[table["n_at_max"].notna()]
+    if stopped.empty:
+        return "No run stopped early: every run's length was fixed or decided by a solver.\n"
+    lines = []
+    for dataset, rows in stopped.groupby("dataset", sort=True):
+        at_max = rows[rows["n_at_max"] > 0]
+        flagged = "; ".join(
+            f"{labels.get(r['column'], r['column'])} at {size_label(int(r['per_class']), bool(r['full']))} "
+            f"({int(r['n_at_max'])} of {int(r['n_seeds'])})"
+            for _, r in at_max.iterrows()
+        )
+        lines.append(
+            f"- **{dataset}**: {int(rows['n_at_max'].sum())} of {int(rows['n_seeds'].sum())} early-stopped runs "
+            f"reached the maximum" + (f": {flagged}." if flagged else ".")
+        )
+        for column, cells in rows.groupby("column", sort=False):
+            epochs = ", ".join(
+                f"{size_label(int(r['per_class']), bool(r['full']))}: "
+                f"{r['epochs_kept_median']:g}/{r['epochs_run_median']:g}"
+                for _, r in cells.iterrows()
+            )
+            lines.append(f"  - {labels.get(column, column)}, median epoch kept / epochs run by size: {epochs}")
+    return "\n".join(lines) + "\n"
 
 
 def size_label(per_class: int, full: bool) -> str:
@@ -719,6 +750,7 @@ __all__ = [
     "paired_margin",
     "range_text",
     "size_comparisons",
+    "stopping_lines",
     "size_label",
     "size_ranges",
     "with_length_rules",

@@ -25,6 +25,7 @@ from synthlib.curves import (  # noqa: E402
     range_text,
     size_comparisons,
     size_ranges,
+    stopping_lines,
     with_length_rules,
 )
 from synthlib.lengths import DECIDED_BY_RUN, length_key, length_rule  # noqa: E402
@@ -396,9 +397,13 @@ def test_each_cell_counts_its_early_stopped_runs_that_reached_the_maximum():
             "epoch_kept": 10 + seed, "epochs_run": 30 + seed if seed else 500, "stopped_at_max": seed == 0,
             "best_validation_accuracy": made.val_accuracy,
         }  # fmt: skip
-    table = curve_table(records)
+    table = curve_table(records, full={"cifar10": FULL})
     assert table.loc[0, "n_at_max"] == 1 and table.loc[0, "epochs_kept_median"] == 12
     assert "n=5, 1 at max" in curve_table_markdown(table, LABELS)
+    lines = stopping_lines(table, {"early": "Early"})
+    assert "- **cifar10**: 1 of 5 early-stopped runs reached the maximum: Early at 5 (1 of 5)." in lines
+    assert "  - Early, median epoch kept / epochs run by size: 5: 12/33" in lines
+    assert stopping_lines(curve_table(study()), LABELS).startswith("No run stopped early")
     fixed = curve_table(study())
     assert fixed["n_at_max"].isna().all() and "at max |" not in curve_table_markdown(fixed, LABELS)
 

@@ -60,6 +60,7 @@ from synthlib.curves import (
     curve_table_markdown,
     headline,
     size_comparisons,
+    stopping_lines,
     with_length_rules,
 )
 from synthlib.learning_curves import LEARNING_CURVES
@@ -89,6 +90,16 @@ display(Markdown(runs_md))
 table = curve_table(records, order=COLUMNS, full=FULL)
 table_md = curve_table_markdown(table, LABELS, COLUMNS)
 display(Markdown(table_md))
+
+# %% [markdown]
+# ## How long each run trained
+# Under early stopping a run stops when its validation accuracy has not improved for its patience and keeps
+# its best epoch; a run that reached the maximum number of epochs was not stopped by the rule, and its cell
+# says so ("j at max"). Below: how many did, per dataset and cell, and the median epoch kept and epochs run.
+
+# %%
+stopping_md = stopping_lines(table, LABELS)
+display(Markdown(stopping_md))
 
 # %% [markdown]
 # ## Learning curves
@@ -165,6 +176,8 @@ write_text_atomic(
             sentences_md.strip(),
             "## Test accuracy by training size",
             table_md.strip(),
+            "## How long each run trained",
+            stopping_md.strip(),
             "## Deviations from the paper and what was not run",
             deviations_md.strip(),
         ]

@@ -568,11 +568,13 @@ class LearningCurves(Study):
             sizes = sorted({n for _, n in per_point})
             minutes = sum(r.timing.get("wall_time_s", 0.0) for r in runs) / 60
             devices = ", ".join(sorted({r.device for r in runs}))
+            has_full = sizes[-1] == full.get(dataset)
+            where = f"at {', '.join(str(n) for n in (sizes[:-1] if has_full else sizes))} per class" + (
+                f" and the full set ({sizes[-1]} per class)" if has_full else ""
+            )
             lines.append(
                 f"- {dataset}: {len(runs)} runs of {len({r.method for r in runs})} columns, {seeds_text} seeds per "
-                f"point, at {', '.join(str(n) for n in sizes[:-1])} per class and the full set "
-                f"({sizes[-1]} per class); "
-                f"{reach}; {minutes:.1f} minutes of run time summed over the records ({devices})."
+                f"point, {where}; {reach}; {minutes:.1f} minutes of run time summed over the records ({devices})."
             )
         total = sum(r.timing.get("wall_time_s", 0.0) for r in records) / 60
         lines.append(f"- In all: {len(records)} runs, {total:.1f} minutes of run time.")

@@ -11,6 +11,7 @@ as the columns. All functions are pure.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -53,16 +54,30 @@ def record_length_rule(record: RunRecord) -> str:
     return length_rule(record.config, int(record.n_train) if record.n_train else None)
 
 
+EARLY = re.compile(r"early stopping on validation \(patience (\d+) epochs, at most (\d+) epochs\)")
+
+
+def _span(values: Iterable[int]) -> str:
+    ordered = sorted(set(values))
+    return str(ordered[0]) if ordered[0] == ordered[-1] else f"{ordered[0]}–{ordered[-1]}"
+
+
 def rules_text(rules: Iterable[str]) -> str:
     """Length rules in few words: fixed step counts merged into a range ("a fixed 1200–1256 optimiser
-    steps"), other rules listed once each."""
+    steps"), early stopping's patience and maximum likewise ("early stopping on validation (patience 20–400
+    epochs, at most 100–2000 epochs, by size)"), other rules listed once each."""
     distinct = list(dict.fromkeys(rules))
-    fixed = sorted(int(r.split()[2]) for r in distinct if r.startswith("a fixed "))
-    others = [r for r in distinct if not r.startswith("a fixed ")]
+    fixed = [int(r.split()[2]) for r in distinct if r.startswith("a fixed ")]
+    early = [match for r in distinct if (match := EARLY.fullmatch(r))]
+    others = [r for r in distinct if not r.startswith("a fixed ") and not EARLY.fullmatch(r)]
+    merged = []
     if fixed:
-        steps = str(fixed[0]) if fixed[0] == fixed[-1] else f"{fixed[0]}–{fixed[-1]}"
-        others.insert(0, f"a fixed {steps} optimiser steps")
-    return " or ".join(others)
+        merged.append(f"a fixed {_span(fixed)} optimiser steps")
+    if early:
+        patience, most = _span(int(m.group(1)) for m in early), _span(int(m.group(2)) for m in early)
+        by_size = ", by size" if len(early) > 1 else ""
+        merged.append(f"early stopping on validation (patience {patience} epochs, at most {most} epochs{by_size})")
+    return " or ".join(merged + others)
 
 
 __all__ = ["DECIDED_BY_RUN", "length_key", "length_rule", "record_length_rule", "rules_text"]

@@ -28,7 +28,7 @@ from synthlib.curves import (  # noqa: E402
     stopping_lines,
     with_length_rules,
 )
-from synthlib.lengths import DECIDED_BY_RUN, length_key, length_rule  # noqa: E402
+from synthlib.lengths import DECIDED_BY_RUN, length_key, length_rule, rules_text  # noqa: E402
 from synthlib.paper import LITERATURE_ANCHORS  # noqa: E402
 from synthlib.plots import plot_learning_curves  # noqa: E402
 from synthlib.records import RunRecord  # noqa: E402
@@ -317,6 +317,11 @@ def test_length_rule_is_read_from_the_configuration():
     assert length_rule(solver) == "a solver run to convergence (at most 10000 iterations)"
     assert length_key(length_rule(early)) == length_key(length_rule(solver)) == DECIDED_BY_RUN
     assert length_key(length_rule(fixed)) == "a fixed 60 optimiser steps"
+    later = {"per_class": 300, "train": {"epochs": 100, "batch_size": 64, "patience": 20}}
+    assert rules_text([length_rule(early), length_rule(later), length_rule(fixed), length_rule(solver)]) == (
+        "a fixed 60 optimiser steps or early stopping on validation (patience 20 epochs, at most 100–500 epochs, "
+        "by size) or a solver run to convergence (at most 10000 iterations)"
+    )
 
 
 def ruled(column: str, per_class: int, seed: int, test: float, train: dict | None) -> RunRecord:

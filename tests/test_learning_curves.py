@@ -259,6 +259,8 @@ def test_the_runs_are_summed_from_the_records():
         "summed over the records (cpu (2 threads))."
     )
     assert text.splitlines()[-1] == "- In all: 8 runs, 0.8 minutes of run time."
+    below_full = LEARNING_CURVES.runs_markdown([r for r in length_study() if r.config["per_class"] == 38])
+    assert below_full.startswith("- mnist: 6 runs of 3 columns, 2 seeds per point, at 38 per class; ")
 
 
 def test_an_unknown_column_names_the_valid_ones(gray, tmp_path):

@@ -184,8 +184,9 @@ elif [ ${#curves_datasets[@]} -eq 0 ]; then
     echo "-- learning curves skipped: they take the sound protocol's tuned settings, and no dataset has them yet"
 else
     echo "== learning curves (grid $curves_grid): ${curves_datasets[*]}"
+    # timed beside the matmul ceiling: results/learning_curves/timing.json (benchmarks/curves_timing.py)
     if ! python -m benchmarks.study_step "$results" learning_curves -- \
-        python -m synthlib curves run --grid "$curves_grid" --results "$results" --device "$device" \
+        python -m benchmarks.curves_timing --grid "$curves_grid" --results "$results" --device "$device" \
         "${curves_launch_args[@]}" "${curves_datasets[@]}"; then
         failed+=("learning_curves")
     fi

@@ -34,9 +34,12 @@
 # test; comparisons paired by seed (all columns of one seed and size share the training subset
 # and validation split), judged by the paired t-test and by equivalence within ±1 point (TOST),
 # Holm-corrected within each family: the comparisons with one reference at one size of one dataset
-# (`synthlib.curves.size_comparisons`). Published small-data results are drawn as anchors, with how
-# their protocols differ. Every number and sentence below is generated from the run records in
-# `results/learning_curves/runs/`; nothing is typed in.
+# (`synthlib.curves.size_comparisons`). Two columns are compared only at sizes where both ran, and only
+# when their training lengths were decided by the same rule, as each record's configuration says
+# (`synthlib.curves.length_rule`: both stopped on their own validation split or a solver's convergence,
+# or both were given the same number of optimiser steps). Published small-data results are drawn as
+# anchors, with how their protocols differ. Every number and sentence below is generated from the run
+# records in `results/learning_curves/runs/`; nothing is typed in.
 
 # %% tags=["parameters"]
 results_dir = "../results"  # records are read from <results_dir>/learning_curves/runs
@@ -57,6 +60,8 @@ from synthlib.curves import (
     curve_table_markdown,
     headline,
     size_comparisons,
+    stopping_lines,
+    with_length_rules,
 )
 from synthlib.learning_curves import LEARNING_CURVES
 from synthlib.paper import LITERATURE_ANCHORS
@@ -73,24 +78,28 @@ LABELS = LEARNING_CURVES.column_labels()
 KINDS = LEARNING_CURVES.kinds()
 FULL = LEARNING_CURVES.full_sizes(records)  # per dataset, the full training set's images per class
 COLUMNS = list(LABELS)
-for dataset in sorted({r.dataset for r in records}):
-    runs = [r for r in records if r.dataset == dataset]
-    sizes = sorted({r.config["per_class"] for r in runs})
-    seconds = sum(r.timing.get("wall_time_s", 0.0) for r in runs)
-    print(
-        f"{dataset}: {len(runs)} runs, {len({r.method for r in runs})} columns, sizes per class {sizes}; "
-        f"{seconds / 60:.1f} min of run time ({', '.join(sorted({r.device for r in runs}))})"
-    )
+runs_md = LEARNING_CURVES.runs_markdown(records)
+display(Markdown(runs_md))
 
 # %% [markdown]
-# ## Test accuracy by training size (%, mean [95% CI] over seeds)
-# A cell reads "not run" where the column has no records at that size (on CPU the trained columns and
-# the baselines stop at smaller sizes than the frozen ones).
+# ## Test accuracy by training size (%, mean [95% CI] over n seeds)
+# A cell reads "not run" where the column has no records at that size; every cell gives its number of
+# seeds.
 
 # %%
 table = curve_table(records, order=COLUMNS, full=FULL)
 table_md = curve_table_markdown(table, LABELS, COLUMNS)
 display(Markdown(table_md))
+
+# %% [markdown]
+# ## How long each run trained
+# Under early stopping a run stops when its validation accuracy has not improved for its patience and keeps
+# its best epoch; a run that reached the maximum number of epochs was not stopped by the rule, and its cell
+# says so ("j at max"). Below: how many did, per dataset and cell, and the median epoch kept and epochs run.
+
+# %%
+stopping_md = stopping_lines(table, LABELS)
+display(Markdown(stopping_md))
 
 # %% [markdown]
 # ## Learning curves
@@ -118,13 +127,15 @@ figure.savefig(Path(figures_dir) / "learning_curves.png", dpi=120)
 # ## Each column against the normal layer, full training and scattering, size by size
 
 # %%
-comparisons = size_comparisons(records, COLUMNS, full=FULL, max_seeds=MAX_SEEDS)
+comparisons = with_length_rules(size_comparisons(records, COLUMNS, full=FULL, max_seeds=MAX_SEEDS), table)
 best = best_by_size(records, COLUMNS, full=FULL)
 sentences_md = curve_sentences(comparisons, best, LABELS)
 display(Markdown(sentences_md))
 
 # %% [markdown]
 # ## The best column at each size (chosen on validation; its test accuracy %)
+# Columns whose training lengths were decided by different rules are ranked apart; margin: the lead on
+# validation over the runner-up, in points, with a 95% paired bootstrap interval over seeds.
 
 # %%
 display(best.assign(column=[LABELS.get(c, c) for c in best["column"]]).round(2))
@@ -133,7 +144,7 @@ display(best.assign(column=[LABELS.get(c, c) for c in best["column"]]).round(2))
 # ## In short
 
 # %%
-headline_md = headline(comparisons, LABELS, biological=LEARNING_CURVES.biological())
+headline_md = headline(comparisons, LABELS, biological=LEARNING_CURVES.biological(), max_seeds=MAX_SEEDS)
 best_md = best_lines(best, LABELS)
 display(Markdown(headline_md + "\n\n" + best_md))
 
@@ -143,8 +154,10 @@ display(Markdown(headline_md + "\n\n" + best_md))
 # %%
 deviations_md = (
     LEARNING_CURVES.deviations()
-    + "\n\nThe step budget, per dataset and regime:\n\n"
-    + LEARNING_CURVES.budget_lines(results_dir, FULL)
+    + "\n\nHow long each run trained, as its record's configuration says:\n\n"
+    + LEARNING_CURVES.length_lines(records)
+    + "\n\nThe runs:\n\n"
+    + runs_md
 )
 display(Markdown(deviations_md))
 
@@ -163,6 +176,8 @@ write_text_atomic(
             sentences_md.strip(),
             "## Test accuracy by training size",
             table_md.strip(),
+            "## How long each run trained",
+            stopping_md.strip(),
             "## Deviations from the paper and what was not run",
             deviations_md.strip(),
         ]

@@ -3,7 +3,8 @@
 A block ``<!-- NAME:start -->`` ... ``<!-- NAME:end -->`` may sit in any of ``DOCUMENTS`` (the README and
 every Markdown page of ``docs/``). It holds either the file ``results/<BLOCKS[NAME]>`` or, for the names of
 ``RENDERED``, a rendering of a results file (the README's verdict matrix, from
-``results/verdict_claims.csv``), or, for the names of ``FROM_CODE``, text the library generates (the
+``results/verdict_claims.csv``; the learning curves' runs, sizes and minutes, from their run records),
+or, for the names of ``FROM_CODE``, text the library generates (the
 deviations from the paper's text). tests/test_readme.py checks that every document holds exactly what the
 committed results give, so no page can show numbers that the run records do not produce.
 """
@@ -18,7 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from synthlib.deviations import deviations_markdown
+from synthlib.learning_curves import LEARNING_CURVES
 from synthlib.protocols import default_protocol
+from synthlib.records import load_records
 from synthlib.verdict_matrix import verdict_matrix
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +36,12 @@ BLOCKS = {
 
 RENDERED: dict[str, tuple[str, Callable[[Path], str]]] = {
     "matrix": ("verdict_claims.csv", lambda path: verdict_matrix(pd.read_csv(path))),
+    "curves_runs": (
+        f"{LEARNING_CURVES.name}/runs",
+        lambda path: LEARNING_CURVES.runs_markdown(
+            [r for r in load_records(path) if r.protocol == LEARNING_CURVES.name]
+        ),
+    ),
 }
 """Blocks rendered from a results file: name -> (the file, its rendering)."""
 

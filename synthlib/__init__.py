@@ -14,7 +14,8 @@ Modules, one concept each, bottom-up:
 - ``study``: what a study is, and the registry; ``protocols`` (``paper``, ``authors_code``, ``sound``)
   and ``learning_curves`` are studies; ``all_studies`` loads them all;
 - ``launch``, ``runner``: where runs execute (in process, local processes, Slurm) and the pilot loop;
-- ``stats``, ``verdict``, ``curves``: paired tests and the paper's claims judged; the learning curves compared;
+- ``stats``, ``verdict``, ``curves``: paired tests and the paper's claims judged; the learning curves compared
+  (``lengths``: only runs whose training lengths were decided alike);
 - ``tables``, ``paper``, ``deviations``, ``plots``, ``verdict_matrix``: results against the paper's
   Table 1, the paper's published values and how the study departs from them, figures;
 - ``audit``, ``reproduction``, ``evaluate``, ``cli``: the records check, the comparison of two results

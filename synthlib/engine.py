@@ -73,6 +73,8 @@ class RunResult:
     n_val: int
     n_test: int
     timing: dict[str, float] = field(default_factory=dict)
+    stopping: dict[str, Any] | None = None
+    """How an early-stopped run stopped (``synthlib.stopping.Stopping.to_dict()``); None: a fixed length."""
 
 
 class RunContext:
@@ -159,6 +161,7 @@ def make_record(run: PlannedRun, result: RunResult, device: torch.device, enviro
         device=describe_device(device),
         environment=environment,
         timing={**{k: round(v, 4) for k, v in result.timing.items()}, "finished_unix": round(time.time(), 3)},
+        stopping=result.stopping,
     )
 
 

@@ -68,7 +68,9 @@ from synthlib.curves import (
     comparison_sentence,
     curve_table,
     curve_table_markdown,
+    different_rules_text,
     size_comparisons,
+    with_length_rules,
 )
 from synthlib.data import ImageDataset, load_dataset
 from synthlib.engine import Outcome
@@ -455,10 +457,18 @@ def in_short(
             ]
             reference_label = labels.get(reference, reference)
             absent = [n for n in ladder if n not in set(rows["per_class"])]
-            if rows.empty:
+            same = rows["same_length"].astype(bool) if "same_length" in rows else pd.Series(True, index=rows.index)
+            unlike, rows = rows[~same], rows[same]
+            if rows.empty and unlike.empty:
                 lines.append(f"- {labels.get(name, name)} is not compared with {reference_label} ({NOT_RUN}).")
                 continue
-            sentence = comparison_sentence(rows, labels.get(name, name), reference_label, ladder, full.get(dataset))
+            sentence = (
+                comparison_sentence(rows, labels.get(name, name), reference_label, ladder, full.get(dataset))
+                if not rows.empty
+                else f"{labels.get(name, name)} is not compared with {reference_label}."
+            )
+            if not unlike.empty:
+                sentence = sentence[:-1] + f"; {different_rules_text(unlike, ladder, full.get(dataset))}."
             if absent:
                 sentence = sentence[:-1] + f" ({reference_label} {NOT_RUN} at {_sizes_text(absent)} per class)."
             lines.append(f"- {sentence}")
@@ -470,8 +480,9 @@ def in_short(
 
 def comparisons_markdown(comparisons: pd.DataFrame, labels: Mapping[str, str]) -> str:
     """The new column's comparisons as one markdown table: dataset, reference, size, seeds, the mean
-    paired difference in points with its 95% interval, the outcome and the adjusted p-values (Shaffer's
-    modification of Holm)."""
+    paired difference in points with its 95% interval, the outcome ("not compared" where the two columns'
+    training lengths were decided by different rules: ``curves.with_length_rules``) and the adjusted
+    p-values (Shaffer's modification of Holm)."""
     if comparisons.empty:
         return "No comparison was made: no reference has records of the same seeds and sizes.\n"
     shown = pd.DataFrame(
@@ -484,7 +495,13 @@ def comparisons_markdown(comparisons: pd.DataFrame, labels: Mapping[str, str]) -
                 f"{d:+.2f}" + ("" if np.isnan(lo) else f" [{lo:+.2f}, {hi:+.2f}]")
                 for d, lo, hi in zip(comparisons["mean_diff"], comparisons["ci95_low"], comparisons["ci95_high"])
             ],
-            "outcome": comparisons["outcome"],
+            "outcome": [
+                outcome if same else "not compared: length rules differ"
+                for outcome, same in zip(
+                    comparisons["outcome"],
+                    comparisons["same_length"] if "same_length" in comparisons else [True] * len(comparisons),
+                )
+            ],
             "p difference (adjusted)": [f"{p:.3g}" for p in comparisons["p_difference_holm"]],
             "p equivalence (adjusted)": [f"{p:.3g}" for p in comparisons["p_equivalence_holm"]],
             "seeds to resolve": [
@@ -580,6 +597,7 @@ def evaluate(
     comparisons = comparisons[comparisons["column"] == chosen.name].reset_index(drop=True)
     shown_records = [r for r in records if r.method in shown]
     table = curve_table(shown_records, order=shown, full=full)
+    comparisons = with_length_rules(comparisons, table)  # sentences compare only lengths decided alike
     best = best_by_size(shown_records, shown, full=full)
     figure = plot_learning_curves(table, labels, anchors=[], columns=shown, kinds=kinds)
     context = {

@@ -55,6 +55,7 @@ from synthlib.data import ImageDataset
 from synthlib.engine import Job, PlannedRun, RunContext, RunResult
 from synthlib.experiment import RunConfig, SplitTensors, build_model, cnn_run, run_one, run_split
 from synthlib.features import FrozenFeatures, extract_features, frozen_features
+from synthlib.lengths import record_length_rule, rules_text
 from synthlib.models import ArchitectureConfig
 from synthlib.protocols import Protocol, get_protocol
 from synthlib.records import RunRecord
@@ -210,10 +211,55 @@ def budget_steps(setting: TrainConfig, n_classes: int) -> int:
     return setting.epochs * math.ceil(n_classes * BUDGET_PER_CLASS / setting.batch_size)
 
 
-def train_setting(setting: TrainConfig, n_classes: int, per_class: int) -> TrainConfig:
-    """``setting`` with its epochs set so that a subset of ``per_class`` images per class gets the step
-    budget: ``max(1, round(budget / steps per epoch))`` epochs (the same setting at 38 per class)."""
+@dataclass(frozen=True)
+class CurveStopping:
+    """Early stopping of every column that trains (``training.fit_until_plateau``, ``synthlib.stopping``): a run
+    stops once its validation accuracy has not improved for ``patience`` epochs and keeps its best epoch, or
+    stops at ``max_epochs``. Both are set per size from the minibatches of one epoch, so that one rule holds
+    from 1 image per class (one minibatch per epoch) to the full set (hundreds):
+
+    - patience: ``patience_epochs``, or ``patience_steps`` optimiser steps where an epoch is shorter;
+    - maximum: ``max_epochs_floor`` epochs, or ``max_steps`` optimiser steps where an epoch is shorter."""
+
+    patience_epochs: int
+    patience_steps: int
+    max_epochs_floor: int
+    max_steps: int
+
+    def __post_init__(self) -> None:
+        for name in ("patience_epochs", "patience_steps", "max_epochs_floor", "max_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.max_steps <= self.patience_steps or self.max_epochs_floor <= self.patience_epochs:
+            raise ValueError(
+                "the maximum must exceed the patience (max_steps > patience_steps, "
+                "max_epochs_floor > patience_epochs), or no run could stop by the rule"
+            )
+
+    def patience(self, steps_per_epoch: int) -> int:
+        return max(self.patience_epochs, math.ceil(self.patience_steps / steps_per_epoch))
+
+    def max_epochs(self, steps_per_epoch: int) -> int:
+        return max(self.max_epochs_floor, math.ceil(self.max_steps / steps_per_epoch))
+
+    def describe(self) -> str:
+        return (
+            f"early stopping on each run's own validation split: patience {self.patience_epochs} epochs, or "
+            f"{self.patience_steps} optimiser steps where an epoch is shorter; at most {self.max_epochs_floor} "
+            f"epochs, or {self.max_steps} steps where an epoch is shorter; the best epoch's parameters kept"
+        )
+
+
+def train_setting(
+    setting: TrainConfig, n_classes: int, per_class: int, stopping: CurveStopping | None = None
+) -> TrainConfig:
+    """``setting`` for a subset of ``per_class`` images per class. Without ``stopping``: its epochs set so that
+    the subset gets the step budget, ``max(1, round(budget / steps per epoch))`` epochs (the same setting at
+    38 per class). With it: ``stopping``'s maximum as ``epochs`` and its ``patience``, per size."""
     per_epoch = math.ceil(n_classes * per_class / setting.batch_size)
+    if stopping is not None:
+        return replace(setting, epochs=stopping.max_epochs(per_epoch), patience=stopping.patience(per_epoch))
     return replace(setting, epochs=max(1, round(budget_steps(setting, n_classes) / per_epoch)))
 
 
@@ -244,7 +290,9 @@ def curve_features(config: RunConfig, split: SplitTensors, context: RunContext) 
 class CurveJob(Job):
     """One CNN run of the learning curves. A frozen column's kernels depend on the seed, not on the size, so
     the test set's raw features are computed once per (seed, column) and shared by its sizes (through the
-    run context); only the standardisation, fitted on each size's training subset, differs."""
+    run context); only the standardisation, fitted on each size's training subset, differs. A run whose
+    setting has ``patience`` stops on its own validation split (``training.fit_until_plateau``) and its
+    record says how (``RunRecord.stopping``)."""
 
     runs: tuple[PlannedRun, ...]
 
@@ -253,9 +301,10 @@ class CurveJob(Job):
             config: RunConfig = planned.payload
             split, split_s = run_split(config, context)
             features = curve_features(config, split, context) if config.method.regime == "frozen" else None
-            result, _ = run_one(config, split, context.device, features)
+            result, trained = run_one(config, split, context.device, features)
             timing = {"split_s": split_s, **result.timing, "wall_time_s": result.timing["wall_time_s"] + split_s}
-            yield planned, replace(result, timing=timing)
+            stopping = trained.stopping.to_dict() if trained.stopping is not None else None
+            yield planned, replace(result, timing=timing, stopping=stopping)
 
 
 def curve_task(job: Job) -> tuple[str, str, int]:
@@ -264,8 +313,11 @@ def curve_task(job: Job) -> tuple[str, str, int]:
     return run.dataset, run.method, run.seed
 
 
-def _epochs(n: int) -> str:
-    return f"{n} epoch" + ("" if n == 1 else "s")
+def _seeds_text(seeds: Sequence[int]) -> str:
+    ordered = sorted(seeds)
+    if ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 2:
+        return f"{ordered[0]}–{ordered[-1]}"
+    return ", ".join(map(str, ordered))
 
 
 def size_tag(per_class: int) -> str:
@@ -285,7 +337,15 @@ class LearningCurves(Study):
     seeds: tuple[int, ...] = SEEDS
     grids: Mapping[str, CurveGrid] = field(default_factory=lambda: dict(GRIDS))
     seed_rule: None = None
-    """Five seeds per point (``SEEDS``), not a power rule."""
+    """A fixed number of seeds per point (``seeds``, and ``more_seeds`` at some sizes), not a power rule."""
+    more_seeds: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    """Seeds run at some sizes (images per class) beyond ``seeds``."""
+    stopping: CurveStopping | None = None
+    """None: every run takes the step budget (``train_setting``); else early stopping under this rule."""
+
+    def seeds_at(self, per_class: int) -> tuple[int, ...]:
+        """The seeds of one size: ``seeds``, then ``more_seeds`` of that size."""
+        return (*self.seeds, *self.more_seeds.get(per_class, ()))
 
     @property
     def requires(self) -> tuple[str, ...]:
@@ -353,7 +413,8 @@ class LearningCurves(Study):
         sizes: Sequence[int] | None = None,
     ) -> list[Job]:
         """Every run on ``data``, seed by seed and size by size (the columns of a seed and size share their
-        split), frozen columns first, on ``grid``. ``columns`` and ``sizes`` keep only those (a quick check).
+        split), frozen columns first, on ``grid``; each size at its own seeds (``seeds_at``) unless ``seeds``
+        names them for every size. ``columns`` and ``sizes`` keep only those (a quick check).
         The full set's size comes from the images' labels, so ``data`` must be the dataset itself."""
         if isinstance(data, str):
             raise TypeError("the learning curves plan from the dataset's labels: pass the dataset, not its name")
@@ -363,9 +424,12 @@ class LearningCurves(Study):
         chosen = sorted(self.pick_columns(columns), key=lambda c: ("frozen", "trained", "baseline").index(c.kind))
         planned = {c.name: self.planned_sizes(c, data.name, full_size, grid) for c in chosen}
         jobs: list[Job] = []
-        for seed in self.seeds if seeds is None else seeds:
+        every_seed = dict.fromkeys(self.seeds_at(n) for n in self.curve_sizes(full_size))
+        for seed in dict.fromkeys(s for at_size in every_seed for s in at_size) if seeds is None else seeds:
             for per_class in self.curve_sizes(full_size):
                 if sizes is not None and per_class not in sizes:
+                    continue
+                if seeds is None and seed not in self.seeds_at(per_class):
                     continue
                 for column in chosen:
                     if per_class in planned[column.name]:
@@ -403,7 +467,7 @@ class LearningCurves(Study):
                 dataset, column.column, seed, seed, c, "validation", per_class, val, protocol.options
             )
             return baseline_run(self.name, runs_dir, config, tag)
-        setting = train_setting(tuning.selected[column.kind], n_classes, per_class)
+        setting = train_setting(tuning.selected[column.kind], n_classes, per_class, self.stopping)
         run_config = RunConfig(dataset, column.column, seed, setting, per_class, val, column.arch, protocol.options)
         return cnn_run(self.name, runs_dir, run_config, tag)
 
@@ -416,14 +480,25 @@ class LearningCurves(Study):
             f"every class cut to the smallest class's count less {VALIDATION_CAP} (MNIST 4921, CIFAR-10 4500 per "
             "class). The paper ran 38 per class only.",
             f"- Validation split per class: the training size, at least {VALIDATION_FLOOR}, at most "
-            f"{VALIDATION_CAP}; it ranks columns (the best column per size), it chooses no setting.",
-            f"- Training length: the number of optimiser steps `{self.settings_from}`'s tuned setting takes at "
-            f"{BUDGET_PER_CLASS} per class, rounded to whole epochs of each subset (a step budget, not epochs).",
+            f"{VALIDATION_CAP}; it ranks columns (the best column per size)"
+            + ("" if self.stopping is None else " and decides each run's training length (early stopping)")
+            + ", it chooses no setting.",
+            (
+                f"- Training length of every column that trains (frozen heads, full training, sampled initialisation, "
+                f"deeper networks): {self.stopping.describe()}. Every other setting is `{self.settings_from}`'s."
+                if self.stopping is not None
+                else f"- Training length: the number of optimiser steps `{self.settings_from}`'s tuned setting takes "
+                f"at {BUDGET_PER_CLASS} per class, rounded to whole epochs of each subset (a step budget, not epochs)."
+            ),
             f"- Settings were tuned once, at {BUDGET_PER_CLASS} per class, for the one-conv network "
             f"(`results/{self.settings_from}/tuning/`): they are not re-tuned per size, per depth or per "
             "initialisation, nor are the baselines' C.",
-            f"- Seeds {', '.join(map(str, self.seeds))} ({len(self.seeds)} per point), not the power rule of "
-            f"`{self.settings_from}`.",
+            f"- Seeds {_seeds_text(self.seeds)} ({len(self.seeds)} per point)"
+            + "".join(
+                f"; {len(self.seeds_at(n))} at {n} per class (seeds {_seeds_text(self.seeds_at(n))})"
+                for n in sorted(self.more_seeds)
+            )
+            + f", not the power rule of `{self.settings_from}`.",
             "- Sampled initialisation: the sampler's kernels are rescaled by one factor to the standard deviation "
             "of PyTorch's default initialisation, then trained with everything else.",
             "- Deeper networks: 32 kernels 5x5, then 3x3 layers of (32,) 64 kernels, max-pool 2x2 (padded by one "
@@ -433,28 +508,85 @@ class LearningCurves(Study):
         ]
         return "\n".join(lines)
 
-    def budget_lines(self, results_root: str | Path, full_sizes: Mapping[str, int], grid: str = "cpu") -> str:
-        """Markdown, per dataset and regime: the step budget and what it is in epochs at 38 per class and at
-        the largest size run, read from ``settings_from``'s tuning results (10 classes)."""
+    def length_lines(self, records: Sequence[RunRecord]) -> str:
+        """Markdown, per dataset and column kind, read from the records' configurations: how each run's
+        training length was decided (``lengths.length_rule``) and, size by size, the epochs it trained
+        (``train.epochs``: the fixed length, or the maximum under early stopping). Baselines fit to their
+        solver's convergence. One line per (dataset, kind); nothing here is typed in."""
+        kinds = self.kinds()
+        full = self.full_sizes(records)
+        by_line: dict[tuple[str, str], list[RunRecord]] = {}
+        for record in records:
+            by_line.setdefault((record.dataset, kinds.get(record.method, "other")), []).append(record)
         lines = []
-        for dataset, full_size in sorted(full_sizes.items()):
-            tuning = self.tuning(results_root, dataset)
-            for kind in ("frozen", "trained"):
-                setting = tuning.selected[kind]
-                largest = max(
-                    max(self.planned_sizes(c, dataset, full_size, grid)) for c in self.columns if c.kind == kind
+        order = ("frozen", "trained", "baseline", "other")
+        for (dataset, kind), group in sorted(by_line.items(), key=lambda item: (item[0][0], order.index(item[0][1]))):
+            rules = rules_text(record_length_rule(r) for r in group)
+            sizes = sorted({int(r.config["per_class"]) for r in group})
+            where = ", ".join("full" if n == full.get(dataset) else str(n) for n in sizes)
+            line = f"- {dataset}, {kind} columns ({len({r.method for r in group})}), at {where} per class: {rules}"
+            epochs = {
+                int(r.config["per_class"]): int(r.config["train"]["epochs"]) for r in group if "train" in r.config
+            }
+            if epochs:
+                shown = ", ".join(
+                    f"{e} at {'the full set' if n == full.get(dataset) else n}" for n, e in sorted(epochs.items())
                 )
-                epochs = train_setting(setting, 10, largest).epochs
-                where = "the full set" if largest == full_size else f"{largest} per class"
-                lines.append(
-                    f"- {dataset}, {kind} columns: {budget_steps(setting, 10)} steps of {setting.batch_size} images "
-                    f"({_epochs(setting.epochs)} at {BUDGET_PER_CLASS} per class; {_epochs(epochs)} at {where})."
-                )
-        lines.append(
-            "At the largest sizes the budget is a few epochs: a column that trains there gets less training than a "
-            "study of large training sets would give it, and its curve flattens partly for that reason."
-        )
+                line += f"; epochs: {shown}"
+            lines.append(line + ".")
         return "\n".join(lines)
+
+    def _columns_text(self, names: Sequence[str]) -> str:
+        """Columns in words: labels, or "the k frozen columns" where all k columns of one kind."""
+        kinds, labels = self.kinds(), self.column_labels()
+        of_kind = {kinds.get(n) for n in names}
+        if len(names) > 2 and len(of_kind) == 1:
+            return f"{len(names)} {next(iter(of_kind))} columns"
+        return ", ".join(labels.get(n, n) for n in names)
+
+    def runs_markdown(self, records: Sequence[RunRecord]) -> str:
+        """Markdown, per dataset, read from the records: the runs, columns and seeds per point, the sizes,
+        the largest size each column ran, the run time the records add up to, and the machines."""
+        full = self.full_sizes(records)
+        lines = []
+        for dataset in sorted({r.dataset for r in records}):
+            runs = [r for r in records if r.dataset == dataset and r.protocol in ("", self.name)]
+            per_point: dict[tuple[str, int], int] = {}
+            for r in runs:
+                per_point[(r.method, int(r.config["per_class"]))] = (
+                    per_point.get((r.method, int(r.config["per_class"])), 0) + 1
+                )
+            seeds = sorted(set(per_point.values()))
+            seeds_text = str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}–{seeds[-1]}"
+            largest: dict[str, int] = {}
+            for method, per_class in per_point:
+                largest[method] = max(largest.get(method, 0), per_class)
+            reach = "; ".join(
+                f"{self._columns_text(names)} up to " + ("the full set" if n == full.get(dataset) else f"{n} per class")
+                for n, names in sorted(_invert(largest).items(), reverse=True)
+            )
+            sizes = sorted({n for _, n in per_point})
+            minutes = sum(r.timing.get("wall_time_s", 0.0) for r in runs) / 60
+            devices = ", ".join(sorted({r.device for r in runs}))
+            has_full = sizes[-1] == full.get(dataset)
+            where = f"at {', '.join(str(n) for n in (sizes[:-1] if has_full else sizes))} per class" + (
+                f" and the full set ({sizes[-1]} per class)" if has_full else ""
+            )
+            lines.append(
+                f"- {dataset}: {len(runs)} runs of {len({r.method for r in runs})} columns, {seeds_text} seeds per "
+                f"point, {where}; {reach}; {minutes:.1f} minutes of run time summed over the records ({devices})."
+            )
+        total = sum(r.timing.get("wall_time_s", 0.0) for r in records) / 60
+        lines.append(f"- In all: {len(records)} runs, {total:.1f} minutes of run time.")
+        return "\n".join(lines)
+
+
+def _invert(largest: Mapping[str, int]) -> dict[int, list[str]]:
+    """``{column: size}`` as ``{size: [columns]}``."""
+    inverted: dict[int, list[str]] = {}
+    for name, size in largest.items():
+        inverted.setdefault(size, []).append(name)
+    return inverted
 
 
 LEARNING_CURVES = register_study(LearningCurves())
@@ -473,6 +605,7 @@ __all__ = [
     "CurveColumn",
     "CurveGrid",
     "CurveJob",
+    "CurveStopping",
     "budget_steps",
     "full_per_class",
     "size_tag",

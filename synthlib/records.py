@@ -62,9 +62,15 @@ class RunRecord:
     setting: str = ""  # the training setting's tag when a grid of settings is recorded
     protocol: str = ""  # the registered protocol that planned the run
     schema: int = RECORD_SCHEMA
+    stopping: dict[str, Any] | None = None
+    """How an early-stopped run stopped (``synthlib.stopping.Stopping.to_dict()``: epoch_kept, epochs_run,
+    stopped_at_max, best_validation_accuracy); None for a run of fixed length, and then absent from the file."""
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+        data = asdict(self)
+        if data["stopping"] is None:
+            del data["stopping"]
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
 def config_hash(config: dict[str, Any]) -> str:

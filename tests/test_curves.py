@@ -25,7 +25,10 @@ from synthlib.curves import (  # noqa: E402
     range_text,
     size_comparisons,
     size_ranges,
+    stopping_lines,
+    with_length_rules,
 )
+from synthlib.lengths import DECIDED_BY_RUN, length_key, length_rule, rules_text  # noqa: E402
 from synthlib.paper import LITERATURE_ANCHORS  # noqa: E402
 from synthlib.plots import plot_learning_curves  # noqa: E402
 from synthlib.records import RunRecord  # noqa: E402
@@ -214,10 +217,27 @@ def test_best_by_size_chooses_on_validation_even_when_test_disagrees():
     assert best_by_size(study(), ["normal", "gabor"]).set_index("per_class").loc[20, "column"] == "normal"
 
 
-def test_best_lines_name_each_datasets_best_column_by_size_range():
+def test_best_by_size_gives_the_lead_over_the_next_column_with_a_paired_bootstrap_interval():
+    best = best_by_size(study(), COLUMNS).set_index("per_class")
+    row = best.loc[1]  # Gabor 3 points above Normal and Noisy's mean 0.4 above Normal: Gabor leads Trained (+1)
+    assert row["runner_up"] == "trained" and row["margin"] == pytest.approx(2.0) and row["margin_seeds"] == 5
+    assert row["margin_low"] == pytest.approx(2.0) and row["margin_high"] == pytest.approx(2.0)  # no spread
+    noisy = best.loc[20]  # Noisy over Normal: the paired SPREAD
+    expected = stats.bootstrap(
+        (SPREAD,), np.mean, n_resamples=9999, method="percentile", rng=np.random.default_rng(0)
+    ).confidence_interval
+    assert noisy["margin"] == pytest.approx(SPREAD.mean())
+    assert (noisy["margin_low"], noisy["margin_high"]) == pytest.approx((expected.low, expected.high))
+    assert best.loc[10, "not_run"] == "trained" and best.loc[1, "not_run"] == "picky"
+    assert best.loc[1, "compared"].split() == ["gabor", "trained", "noisy", "normal"]
+
+
+def test_best_lines_name_each_size_its_best_column_its_margin_and_what_did_not_run():
     text = best_lines(best_by_size(study(), COLUMNS), LABELS)
-    assert text.startswith("- **cifar10**: Best on validation: ")
-    assert "Gabor at 1–5 per class" in text and "Picky at 10 per class" in text
+    assert text.startswith("- **cifar10**: Best on validation (lead over the next column in validation points")
+    assert "at 1 per class, Gabor (+2.00 [+2.00, +2.00] over Trained, n=5; among 4 columns; not run from here " in text
+    assert "at 10 per class, Picky (" in text and "not run from here until noted: Trained)" in text
+    assert "on the full set, Noisy (+0.40 [" in text and ": not separated; among 3 columns)" in text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,7 +255,8 @@ def test_size_ranges_merge_consecutive_sizes_only():
 
 
 def test_sentences_name_the_right_ranges(comparisons):
-    text = curve_sentences(comparisons, best_by_size(study(), COLUMNS), LABELS)
+    table = curve_table(study(), order=COLUMNS)
+    text = curve_sentences(with_length_rules(comparisons, table), best_by_size(study(), COLUMNS), LABELS)
     assert (
         "Gabor beats Normal at 1–5 per class, is equivalent to it within ±10% of the reference's error rate at 10 "
         "per class, "
@@ -243,15 +264,18 @@ def test_sentences_name_the_right_ranges(comparisons):
     )
     assert "Noisy is inconclusive against Normal from 1 per class to the full set." in text
     assert "Gabor beats Trained at 1–5 per class." in text
-    assert (
-        "Best on validation: Gabor at 1–5 per class (among 4 columns); Picky at 10 per class (among 4 columns); "
-        "Noisy from 20 per class to the full set (among 3 columns)." in text
-    )
+    assert "Best on validation (lead over the next column" in text and "at 10 per class, Picky (" in text
     assert f"### cifar10 (full set: {FULL} per class)" in text
+    with pytest.raises(ValueError, match="with_length_rules"):
+        curve_sentences(comparisons, best_by_size(study(), COLUMNS), LABELS)
+
+
+def judged(comparisons: pd.DataFrame) -> pd.DataFrame:
+    return with_length_rules(comparisons, curve_table(study(), order=COLUMNS))
 
 
 def test_headline_names_sizes_where_a_biological_sampler_beats_both(comparisons):
-    text = headline(comparisons, LABELS, biological=("gabor",), normal="normal", trained="trained")
+    text = headline(judged(comparisons), LABELS, biological=("gabor",), normal="normal", trained="trained")
     assert "beats both Normal and Trained" in text
     lines = [line for line in text.splitlines() if line.startswith("- ")]
     assert [line.split(":")[0] for line in lines] == [f"- cifar10, at {n} per class" for n in (1, 2, 5)]
@@ -259,11 +283,135 @@ def test_headline_names_sizes_where_a_biological_sampler_beats_both(comparisons)
     assert "up to 5 per class" in text
 
 
-def test_headline_says_none_when_there_is_none(comparisons):
-    text = headline(comparisons, LABELS, biological=("noisy",), normal="normal", trained="trained")
-    assert text.startswith("At no size does a biological frozen sampler beat both Normal and Trained")
-    only_normal = comparisons[comparisons["reference"] == "normal"]
-    assert "At no size" in headline(only_normal, LABELS, biological=("gabor",), normal="normal", trained="trained")
+def test_headline_says_how_the_evidence_stands_when_there_is_none(comparisons):
+    text = headline(
+        judged(comparisons), LABELS, biological=("noisy",), normal="normal", trained="trained", max_seeds=30
+    )
+    assert text.startswith(
+        "No significant evidence (5 seeds, paired t-test, Shaffer–Holm at 0.05) that a biological frozen sampler beats "
+        "both Normal and Trained at any size compared (full training was compared on cifar10 up to 5 per class)."
+    )
+    rows = comparisons[(comparisons["column"] == "noisy") & comparisons["reference"].isin(["normal", "trained"])]
+    inconclusive = rows[rows["outcome"] == "inconclusive"]
+    beyond = int((inconclusive["seeds_to_resolve"].isna() | (inconclusive["seeds_to_resolve"] > 30)).sum())
+    assert beyond > 0 and (
+        f"Of the {len(rows)} comparisons of a biological frozen sampler with Normal or Trained, {len(inconclusive)} "
+        f"are inconclusive, {beyond} of which would need more than 30 seeds." in text
+    )
+    only_normal = judged(comparisons)[lambda c: c["reference"] == "normal"]
+    assert "No significant evidence" in headline(
+        only_normal, LABELS, biological=("gabor",), normal="normal", trained="trained"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentences claim only what ran, under one length rule
+# ---------------------------------------------------------------------------------------------
+
+
+def test_length_rule_is_read_from_the_configuration():
+    fixed = {"per_class": 10, "train": {"epochs": 30, "batch_size": 64}}
+    assert length_rule(fixed) == "a fixed 60 optimiser steps"  # 30 epochs of ceil(100 / 64) = 2 minibatches
+    early = {"per_class": 10, "train": {"epochs": 500, "batch_size": 64, "patience": 20}}
+    assert length_rule(early) == "early stopping on validation (patience 20 epochs, at most 500 epochs)"
+    solver = {"per_class": 10, "features": {"max_iter": 10000}}
+    assert length_rule(solver) == "a solver run to convergence (at most 10000 iterations)"
+    assert length_key(length_rule(early)) == length_key(length_rule(solver)) == DECIDED_BY_RUN
+    assert length_key(length_rule(fixed)) == "a fixed 60 optimiser steps"
+    later = {"per_class": 300, "train": {"epochs": 100, "batch_size": 64, "patience": 20}}
+    assert rules_text([length_rule(early), length_rule(later), length_rule(fixed), length_rule(solver)]) == (
+        "a fixed 60 optimiser steps or early stopping on validation (patience 20 epochs, at most 100–500 epochs, "
+        "by size) or a solver run to convergence (at most 10000 iterations)"
+    )
+
+
+def ruled(column: str, per_class: int, seed: int, test: float, train: dict | None) -> RunRecord:
+    """A record whose configuration says how its training length was decided (``train``; None: a solver)."""
+    made = record(column, per_class, seed, test)
+    made.config.update({"train": train} if train is not None else {"features": {"max_iter": 100}})
+    return made
+
+
+def confounded_study() -> list[RunRecord]:
+    """Normal and Gabor frozen for a fixed 1200 steps (Gabor missing at 10 per class), Trained for a fixed 300
+    steps, far better everywhere; Early early-stopped and Solver fitted to convergence, 3 points apart."""
+    frozen, trained = {"epochs": 1200, "batch_size": 640}, {"epochs": 300, "batch_size": 640}
+    early = {"epochs": 500, "batch_size": 640, "patience": 20}
+    records = []
+    for n in (1, 2, 5, 10, 20):
+        for s in SEEDS:
+            records.append(ruled("normal", n, s, base(n, s), frozen))
+            if n != 10:
+                records.append(ruled("gabor", n, s, gabor(n, s), frozen))
+            records.append(ruled("trained", n, s, base(n, s) + 10.0, trained))
+            records.append(ruled("early", n, s, base(n, s) + 5.0, early))
+            records.append(ruled("solver", n, s, base(n, s) + 2.0, None))
+    return records
+
+
+def test_no_sentence_compares_a_column_where_it_did_not_run_or_under_another_length_rule():
+    records = confounded_study()
+    columns = ["normal", "gabor", "trained", "early", "solver"]
+    labels = {**LABELS, "early": "Early", "solver": "Solver"}
+    full = {"cifar10": FULL}  # not run: every size is below the full set
+    table = curve_table(records, order=columns, full=full)
+    comparisons = with_length_rules(
+        size_comparisons(records, columns, references=("normal", "trained", "solver"), full=full, max_seeds=30), table
+    )
+    assert 10 not in set(comparisons.loc[comparisons["column"] == "gabor", "per_class"])
+    best = best_by_size(records, columns, full=full)
+    text = curve_sentences(comparisons, best, labels)
+    text += headline(comparisons, labels, biological=("gabor",), normal="normal", trained="trained", max_seeds=30)
+    text += best_lines(best, labels)
+    sentences = [s for line in text.splitlines() for s in line.split(". ")]
+
+    def naming(*names: str) -> list[str]:
+        return [s for s in sentences if all(name in s for name in names)]
+
+    verbs = ("beats", "worse than", "equivalent to", "inconclusive against")
+    # Gabor was not run at 10 per class: no outcome of it there, the ranges stop either side
+    assert "Gabor beats Normal at 1–5 per class and is worse than it at 20 per class." in text
+    assert all("10 per class" not in line for line in text.splitlines() if line.startswith("- Gabor"))
+    # fixed 1200 steps against fixed 300 steps, and fixed steps against a length decided by the run: not compared
+    for column, reference in [("Normal", "Trained"), ("Gabor", "Trained"), ("Early", "Normal"), ("Solver", "Trained")]:
+        for sentence in naming(column, reference):
+            assert not any(f"{column} {verb}" in sentence for verb in verbs), sentence
+    assert (
+        "- Gabor is not compared with Trained; not compared at 1–5 per class and at 20 per class: trained under "
+        "different length rules (a fixed 1200 optimiser steps against a fixed 300 optimiser steps)." in text
+    )
+    # runs that both decided their own length are compared: early stopping against a solver's convergence
+    assert "Early beats Solver at 1–20 per class." in text
+    assert "at 20 per class, Normal (+3.00 [+3.00, +3.00] over Gabor, n=5; among 2 columns whose length" in text
+    # the headline counts what was not made, and claims nothing about Trained
+    assert "beats both" not in text.split("No significant evidence")[0]
+    assert "0 comparisons of a biological frozen sampler" not in text
+    assert "were not made: the two columns' training lengths were decided by different rules" in text
+    # best on validation ranks each rule's columns apart and never names Gabor at 10 per class
+    at_10 = best[best["per_class"] == 10]
+    assert set(at_10["length"]) == {"a fixed 1200 optimiser steps", "a fixed 300 optimiser steps", DECIDED_BY_RUN}
+    assert all("gabor" not in compared.split() for compared in at_10["compared"])
+    assert (at_10["not_run"] == "gabor").all()
+    assert "at 10 per class, Normal (the only column ranked; among 1 column whose length was a fixed 1200" in text
+
+
+def test_each_cell_counts_its_early_stopped_runs_that_reached_the_maximum():
+    early = {"epochs": 500, "batch_size": 640, "patience": 20}
+    records = [ruled("early", 5, s, base(5, s), early) for s in SEEDS]
+    for seed, made in enumerate(records):
+        made.stopping = {
+            "epoch_kept": 10 + seed, "epochs_run": 30 + seed if seed else 500, "stopped_at_max": seed == 0,
+            "best_validation_accuracy": made.val_accuracy,
+        }  # fmt: skip
+    table = curve_table(records, full={"cifar10": FULL})
+    assert table.loc[0, "n_at_max"] == 1 and table.loc[0, "epochs_kept_median"] == 12
+    assert "n=5, 1 at max" in curve_table_markdown(table, LABELS)
+    lines = stopping_lines(table, {"early": "Early"})
+    assert "- **cifar10**: 1 of 5 early-stopped runs reached the maximum: Early at 5 (1 of 5)." in lines
+    assert "  - Early, median epoch kept / epochs run by size: 5: 12/33" in lines
+    assert stopping_lines(curve_table(study()), LABELS).startswith("No run stopped early")
+    fixed = curve_table(study())
+    assert fixed["n_at_max"].isna().all() and "at max |" not in curve_table_markdown(fixed, LABELS)
 
 
 # ---------------------------------------------------------------------------------------------

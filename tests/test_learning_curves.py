@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
+from benchmarks.curves_timing import timed_curves
 from synthlib.audit import check_results
 from synthlib.columns import Method
 from synthlib.data import load_dataset
@@ -25,13 +26,15 @@ from synthlib.learning_curves import (
     DEEP3_ARCH,
     LEARNING_CURVES,
     CurveJob,
+    CurveStopping,
     budget_steps,
     full_per_class,
     train_setting,
     val_per_class,
 )
+from synthlib.lengths import record_length_rule
 from synthlib.models import PaperCNN
-from synthlib.records import config_hash, load_records
+from synthlib.records import RunRecord, config_hash, load_records
 from synthlib.runner import run_study
 from synthlib.samplers import sample_kernels
 from synthlib.seeding import make_generator
@@ -212,11 +215,52 @@ def test_the_command_line_lists_columns_and_grids():
     assert "deep3_trained" in shown and "grid cpu:" in shown
 
 
-def test_the_budget_lines_state_steps_and_epochs_at_the_largest_size(tmp_path):
-    write_sound_tuning(tmp_path, "mnist")
-    text = LEARNING_CURVES.budget_lines(tmp_path, {"mnist": 4921})
-    assert "- mnist, frozen columns: 48 steps of 16 images (2 epochs at 38 per class; 1 epoch at the full set)." in text
-    assert "- mnist, trained columns: 24 steps of 16 images (1 epoch at 38 per class; 1 epoch at 38 per class)." in text
+def curve_record(column: str, per_class: int, seed: int, train: dict | None, seconds: float = 6.0) -> RunRecord:
+    """A learning-curve record whose configuration holds only what the text functions read."""
+    config = {"per_class": per_class, "val_per_class": 10}
+    config.update({"train": train} if train is not None else {"features": {"max_iter": 10000}})
+    return RunRecord(
+        "mnist", column, seed, 0.5, 0.5, 10 * per_class, 100, 10000, config, "0" * 16, "cpu (2 threads)", {},
+        timing={"wall_time_s": seconds}, protocol=LEARNING_CURVES.name,
+    )  # fmt: skip
+
+
+def length_study() -> list[RunRecord]:
+    """Normal frozen for a fixed 1200 steps at 38 per class and 4921 (the full set), Fully Trained early-stopped
+    at 38 only, the scattering baseline at 38 only; two seeds each."""
+    records = []
+    for seed in (0, 1):
+        records.append(curve_record("normal", 38, seed, {"epochs": 200, "batch_size": 64}))
+        records.append(curve_record("normal", 4921, seed, {"epochs": 2, "batch_size": 64}))
+        records.append(curve_record("fully_trained", 38, seed, {"epochs": 300, "batch_size": 64, "patience": 20}))
+        records.append(curve_record("scattering", 38, seed, None))
+    return records
+
+
+def test_the_length_lines_are_read_from_the_records_one_line_each():
+    text = LEARNING_CURVES.length_lines(length_study())
+    lines = text.splitlines()
+    assert lines == [
+        "- mnist, frozen columns (1), at 38, full per class: a fixed 1200–1538 optimiser steps; epochs: 200 at 38, "
+        "2 at the full set.",
+        "- mnist, trained columns (1), at 38 per class: early stopping on validation (patience 20 epochs, at most "
+        "300 epochs); epochs: 300 at 38.",
+        "- mnist, baseline columns (1), at 38 per class: a solver run to convergence (at most 10000 iterations).",
+    ]
+    assert len(set(lines)) == len(lines)
+    assert "reason" not in text and "flattens" not in text  # no causal sentence the data did not test
+
+
+def test_the_runs_are_summed_from_the_records():
+    text = LEARNING_CURVES.runs_markdown(length_study())
+    assert text.splitlines()[0] == (
+        "- mnist: 8 runs of 3 columns, 2 seeds per point, at 38 per class and the full set (4921 per class); "
+        "Normal up to the full set; Fully Trained, Scattering + linear up to 38 per class; 0.8 minutes of run time "
+        "summed over the records (cpu (2 threads))."
+    )
+    assert text.splitlines()[-1] == "- In all: 8 runs, 0.8 minutes of run time."
+    below_full = LEARNING_CURVES.runs_markdown([r for r in length_study() if r.config["per_class"] == 38])
+    assert below_full.startswith("- mnist: 6 runs of 3 columns, 2 seeds per point, at 38 per class; ")
 
 
 def test_an_unknown_column_names_the_valid_ones(gray, tmp_path):
@@ -255,3 +299,52 @@ def test_committed_curves_at_38_per_class_are_sounds_own_runs(dataset):
             assert ours["test_accuracy"] == theirs["test_accuracy"], (column, seed)
             compared += 1
     assert compared == 30
+
+
+def test_the_timed_grid_writes_wall_time_ceiling_and_time_per_column_kind(tmp_path):
+    write_sound_tuning(tmp_path, "synthetic_gray")
+    argv = ["--results", str(tmp_path), "--device", "cpu", "--columns", "normal", "fully_trained"]
+    status, timing = timed_curves([*argv, "--sizes", "1", "--seeds", "0", "--", "synthetic_gray"])
+    assert status == 0
+    written = json.loads((LEARNING_CURVES.folder(tmp_path) / "timing.json").read_text())
+    assert written == timing and written["grid"] == "cpu" and written["matmul_gflops"] > 0
+    assert written["scaled_to_reference_s"] == pytest.approx(
+        written["wall_s"] * written["matmul_gflops"] / 359, abs=0.1
+    )
+    assert {k: v["runs"] for k, v in written["by_kind"].items()} == {"all": 2, "frozen": 1, "trained": 1}
+    _, again = timed_curves([*argv, "--sizes", "1", "--seeds", "0", "--", "synthetic_gray"])
+    assert again["by_kind"] == {}  # reused records took no time in this call
+
+
+def test_under_early_stopping_every_trained_column_stops_on_its_validation_split_and_says_how(gray, tmp_path):
+    write_sound_tuning(tmp_path, "synthetic_gray")
+    rule = CurveStopping(patience_epochs=2, patience_steps=8, max_epochs_floor=6, max_steps=20)
+    study = replace(LEARNING_CURVES, sizes=(2,), seeds=(0,), more_seeds={2: (1,)}, stopping=rule)
+    columns = ["normal", "deep2_frozen", "fully_trained", "init_dog_color", "logreg_pixels"]
+    outcome = run_study(study, gray, tmp_path, columns=columns, sizes=[2], **QUIET)
+    assert not outcome.failures and outcome.ran == 2 * len(columns)  # seeds 0 and 1 at 2 per class
+    records = load_records(study.runs_dir(tmp_path))
+    for record in records:
+        if record.method == "logreg_pixels":
+            assert record.stopping is None and "train" not in record.config
+            continue
+        train, stopping = record.config["train"], record.stopping
+        assert (train["patience"], train["epochs"]) == (4, 10)  # 2 x 10 images: 2 minibatches of 16 per epoch
+        assert 1 <= stopping["epoch_kept"] <= stopping["epochs_run"] <= 10
+        assert stopping["stopped_at_max"] == (
+            stopping["epochs_run"] == 10 and stopping["epochs_run"] - stopping["epoch_kept"] < 4
+        )
+        assert record.val_accuracy == stopping["best_validation_accuracy"]
+        assert record_length_rule(record) == "early stopping on validation (patience 4 epochs, at most 10 epochs)"
+    assert "early stopping on each run's own validation split: patience 2 epochs" in study.deviations()
+    assert "2 at 2 per class (seeds 0, 1)" in study.deviations()
+    plain = LEARNING_CURVES.column_run("synthetic_gray", tmp_path, "normal", 0, 2)
+    assert "patience" not in plain.payload.to_dict()["train"]  # the default keeps the step budget
+
+
+def test_the_stopping_rule_rejects_a_maximum_below_its_patience():
+    with pytest.raises(ValueError, match="maximum must exceed the patience"):
+        CurveStopping(patience_epochs=20, patience_steps=800, max_epochs_floor=10, max_steps=4000)
+    rule = CurveStopping(patience_epochs=20, patience_steps=800, max_epochs_floor=100, max_steps=4000)
+    assert (rule.patience(1), rule.max_epochs(1)) == (800, 4000)  # one minibatch per epoch
+    assert (rule.patience(47), rule.max_epochs(47)) == (20, 100)  # 300 per class, batches of 64

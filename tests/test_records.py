@@ -87,9 +87,20 @@ def test_write_read_round_trip(tmp_path):
     write_record(path, record)
     assert path.exists()
     assert read_record(path) == record
-    assert json.loads(path.read_text()) == asdict(record)
+    assert json.loads(path.read_text()) == {k: v for k, v in asdict(record).items() if k != "stopping"}
     assert json.loads(path.read_text())["schema"] == RECORD_SCHEMA
     assert [n for n in files_in(path.parent) if n.endswith(".tmp")] == []
+
+
+def test_a_record_of_fixed_length_has_no_stopping_field_and_an_early_stopped_one_keeps_it(tmp_path):
+    """Records written before early stopping read back unchanged; an early-stopped run says how it stopped."""
+    fixed = make_record(seed=1)
+    assert fixed.stopping is None and "stopping" not in json.loads(fixed.to_json())
+    stopping = {"epoch_kept": 12, "epochs_run": 32, "stopped_at_max": False, "best_validation_accuracy": 0.5}
+    early = replace(make_record(seed=2), stopping=stopping)
+    path = record_path(tmp_path / "runs", "mnist", "normal", 2)
+    write_record(path, early)
+    assert read_record(path) == early and json.loads(path.read_text())["stopping"] == stopping
 
 
 def test_to_json_deterministic_and_sorted():

@@ -32,9 +32,9 @@
 # The study's sound rules hold throughout: fresh draws of training subset, kernels and initial
 # weights for every seed; every choice (settings, the best column) made on validation, never on
 # test; comparisons paired by seed (all columns of one seed and size share the training subset
-# and validation split), judged by the paired t-test and by equivalence within ±1 point (TOST),
-# Holm-corrected within each family: the comparisons with one reference at one size of one dataset
-# (`synthlib.curves.size_comparisons`). Two columns are compared only at sizes where both ran, and only
+# and validation split), judged by the paired t-test and by equivalence within ±10% of the reference's
+# error rate (TOST), adjusted by Shaffer's modification of Holm's procedure within each family: the
+# comparisons with one reference on one dataset, at every size (`synthlib.curves.size_comparisons`). Two columns are compared only at sizes where both ran, and only
 # when their training lengths were decided by the same rule, as each record's configuration says
 # (`synthlib.curves.length_rule`: both stopped on their own validation split or a solver's convergence,
 # or both were given the same number of optimiser steps). Published small-data results are drawn as

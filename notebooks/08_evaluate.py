@@ -35,7 +35,8 @@
 #    reuses them and an edited sampler runs again;
 # 4. compares it seed by seed with the committed records of the normal layer, full training and the
 #    scattering transform (read from `results/learning_curves/`, never written), judged by the learning
-#    curves' own rules (paired t-test, equivalence within ±1 point, Holm within each family), and writes
+#    curves' own rules (paired t-test, equivalence within ±10% of the reference's error rate, Shaffer–Holm
+#    within each family), and writes
 #    `report.md`, the figure and the records to `results/evaluate/<name>/`.
 
 # %% tags=["parameters"]

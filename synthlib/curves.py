@@ -595,41 +595,55 @@ def _margin_text(row: pd.Series, labels: Mapping[str, str]) -> str:
     )
 
 
-def best_sentence(best: pd.DataFrame, labels: Mapping[str, str], ladder: Sequence[int], full_size: int | None) -> str:
-    """Which column is best on validation at each size of one dataset (``best_by_size`` rows), size by size:
-    the column, its validation lead over the next column (points, 95% paired bootstrap interval over
-    seeds, n seeds), how many columns were ranked and, where it changes from the size before, which
-    columns did not run ("from here until noted"); where the
-    columns of a size were trained under different length rules, one ranking per rule, named."""
+BEST_TITLE = (
+    "Best on validation at each size (lead over the next column in validation points, "
+    "95% paired bootstrap interval over seeds)"
+)
+
+
+def best_table(best: pd.DataFrame, labels: Mapping[str, str], full_size: int | None) -> str:
+    """Markdown: which column is best on validation at each size of one dataset (``best_by_size`` rows), one
+    row per size (per size and length rule where the columns of a size were trained under different rules):
+    the column, its validation lead over the next column (points, 95% paired bootstrap interval over seeds,
+    n seeds; "not separated" where the interval holds 0), how many columns were ranked and which did not
+    run, named where that set changes from the row before ("as above" otherwise)."""
     if best.empty:
         return "No column was run."
     several_rules = best.groupby("per_class")["length"].nunique().max() > 1
-    clauses, previous_absent = [], ""
+    header = ["per class", "best on validation", "lead over the next column", "columns ranked"]
+    if several_rules:
+        header.append("training length")
+    header.append(NOT_RUN)
+    rows, previous_absent = [], None
     for _, row in best.sort_values(["per_class"], kind="stable").iterrows():
         size = int(row["per_class"])
-        where = range_text([size], full_size)
-        ranked = f"{int(row['n_columns'])} column" + ("" if row["n_columns"] == 1 else "s")
+        absent_key = str(row["not_run"] or "")
+        if absent_key == previous_absent:
+            absent = "as above"
+        else:
+            absent = ", ".join(labels.get(c, c) for c in absent_key.split()) or "—"
+            previous_absent = absent_key
+        cells = [
+            "full set" if full_size is not None and size == full_size else str(size),
+            labels.get(row["column"], row["column"]),
+            _margin_text(row, labels),
+            str(int(row["n_columns"])),
+        ]
         if several_rules:
-            ranked += f" whose length was {row['length']}"
-        not_run = [labels.get(c, c) for c in str(row["not_run"] or "").split()]
-        absent = ""
-        if str(row["not_run"] or "") != previous_absent:  # named where it changes, from the smallest size on
-            absent = f"; {NOT_RUN} from here until noted: {', '.join(not_run)}" if not_run else "; every column ran"
-            previous_absent = str(row["not_run"] or "")
-        clauses.append(
-            f"{where}, {labels.get(row['column'], row['column'])} ({_margin_text(row, labels)}; among {ranked}{absent})"
-        )
-    return "Best on validation (lead over the next column in validation points, 95% paired bootstrap interval): " + (
-        "; ".join(clauses) + "."
-    )
+            cells.append(str(row["length"]))
+        cells.append(absent)
+        rows.append(cells)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(":--" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    return f"{BEST_TITLE}:\n\n" + "\n".join(lines)
 
 
 def best_lines(best: pd.DataFrame, labels: Mapping[str, str]) -> str:
-    """Markdown, one line per dataset: which column is best on validation at each size (``best_sentence``)."""
+    """Markdown, one table per dataset: which column is best on validation at each size (``best_table``)."""
     ladders, full_sizes = _ladders(best)
-    return "\n".join(
-        f"- **{dataset}**: {best_sentence(best[best['dataset'] == dataset], labels, ladder, full_sizes[dataset])}"
-        for dataset, ladder in ladders.items()
+    return "\n\n".join(
+        f"**{dataset}**. {best_table(best[best['dataset'] == dataset], labels, full_sizes[dataset])}"
+        for dataset in ladders
     )
 
 
@@ -683,7 +697,7 @@ def curve_sentences(
                     sentence = sentence[:-1] + f"; {different_rules_text(unlike, ladder, full_size)}."
                 lines.append("- " + sentence)
             parts.append(f"**Against {reference_label}**\n\n" + "\n".join(lines))
-        parts.append(best_sentence(best[best["dataset"] == dataset], labels, ladder, full_size))
+        parts.append(best_table(best[best["dataset"] == dataset], labels, full_size))
     return "\n\n".join(parts) + "\n"
 
 
@@ -769,7 +783,7 @@ __all__ = [
     "TABLE_COLUMNS",
     "best_by_size",
     "best_lines",
-    "best_sentence",
+    "best_table",
     "comparison_rules",
     "comparison_sentence",
     "curve_frame",

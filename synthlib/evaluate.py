@@ -64,7 +64,7 @@ from synthlib.curves import (
     DEFAULT_REFERENCES,
     NOT_RUN,
     best_by_size,
-    best_sentence,
+    best_table,
     comparison_sentence,
     curve_table,
     curve_table_markdown,
@@ -444,7 +444,7 @@ def in_short(
 ) -> str:
     """Per dataset, one sentence per reference (``synthlib.curves.comparison_sentence``: the size ranges
     where the new column beats, matches, loses to or is inconclusive against it), where it was not
-    compared, and the best of the shown columns on validation (``best_sentence``)."""
+    compared, and the best of the shown columns on validation (``best_table``)."""
     parts = []
     for dataset in sorted(sizes):  # in the order of the curve table's datasets
         ladder = sorted(sizes[dataset])
@@ -473,8 +473,7 @@ def in_short(
                 sentence = sentence[:-1] + f" ({reference_label} {NOT_RUN} at {_sizes_text(absent)} per class)."
             lines.append(f"- {sentence}")
         shown = best[best["dataset"] == dataset]
-        lines.append(f"- {best_sentence(shown, labels, ladder, full.get(dataset))}")
-        parts.append(f"**{dataset}**\n\n" + "\n".join(lines))
+        parts.append(f"**{dataset}**\n\n" + "\n".join(lines) + "\n\n" + best_table(shown, labels, full.get(dataset)))
     return "\n\n".join(parts)
 
 

@@ -234,10 +234,13 @@ def test_best_by_size_gives_the_lead_over_the_next_column_with_a_paired_bootstra
 
 def test_best_lines_name_each_size_its_best_column_its_margin_and_what_did_not_run():
     text = best_lines(best_by_size(study(), COLUMNS), LABELS)
-    assert text.startswith("- **cifar10**: Best on validation (lead over the next column in validation points")
-    assert "at 1 per class, Gabor (+2.00 [+2.00, +2.00] over Trained, n=5; among 4 columns; not run from here " in text
-    assert "at 10 per class, Picky (" in text and "not run from here until noted: Trained)" in text
-    assert "on the full set, Noisy (+0.40 [" in text and ": not separated; among 3 columns)" in text
+    assert text.startswith("**cifar10**. Best on validation at each size (lead over the next column")
+    rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    assert rows["1"] == "| 1 | Gabor | +2.00 [+2.00, +2.00] over Trained, n=5 | 4 | Picky |"
+    assert rows["10"].startswith("| 10 | Picky | ") and rows["10"].endswith(" | 4 | Trained |")
+    assert rows["20"].endswith(" | 3 | Picky, Trained |")  # the set of columns not run changed
+    assert rows["full set"] == rows["full set"].split(": not separated")[0] + ": not separated | 3 | as above |"
+    assert rows["full set"].startswith("| full set | Noisy | +0.40 [")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,7 +267,7 @@ def test_sentences_name_the_right_ranges(comparisons):
     )
     assert "Noisy is inconclusive against Normal from 1 per class to the full set." in text
     assert "Gabor beats Trained at 1–5 per class." in text
-    assert "Best on validation (lead over the next column" in text and "at 10 per class, Picky (" in text
+    assert "Best on validation at each size (lead over the next column" in text and "| 10 | Picky | " in text
     assert f"### cifar10 (full set: {FULL} per class)" in text
     with pytest.raises(ValueError, match="with_length_rules"):
         curve_sentences(comparisons, best_by_size(study(), COLUMNS), LABELS)
@@ -382,7 +385,7 @@ def test_no_sentence_compares_a_column_where_it_did_not_run_or_under_another_len
     )
     # runs that both decided their own length are compared: early stopping against a solver's convergence
     assert "Early beats Solver at 1–20 per class." in text
-    assert "at 20 per class, Normal (+3.00 [+3.00, +3.00] over Gabor, n=5; among 2 columns whose length" in text
+    assert "| 20 | Normal | +3.00 [+3.00, +3.00] over Gabor, n=5 | 2 | a fixed 1200 optimiser steps |" in text
     # the headline counts what was not made, and claims nothing about Trained
     assert "beats both" not in text.split("No significant evidence")[0]
     assert "0 comparisons of a biological frozen sampler" not in text
@@ -392,7 +395,7 @@ def test_no_sentence_compares_a_column_where_it_did_not_run_or_under_another_len
     assert set(at_10["length"]) == {"a fixed 1200 optimiser steps", "a fixed 300 optimiser steps", DECIDED_BY_RUN}
     assert all("gabor" not in compared.split() for compared in at_10["compared"])
     assert (at_10["not_run"] == "gabor").all()
-    assert "at 10 per class, Normal (the only column ranked; among 1 column whose length was a fixed 1200" in text
+    assert "| 10 | Normal | the only column ranked | 1 | a fixed 1200 optimiser steps | Gabor |" in text
 
 
 def test_each_cell_counts_its_early_stopped_runs_that_reached_the_maximum():

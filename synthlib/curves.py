@@ -562,9 +562,9 @@ def comparison_sentence(
     margin: float = EQUIVALENCE_MARGIN,
 ) -> str:
     """One sentence for one column against one reference on one dataset (``size_comparisons`` rows):
-    the size ranges of each outcome, clauses in order of their smallest size, e.g. "Gabor beats
-    Normal at 1–10 per class, is equivalent to it within ±1 point at 20–38 per class, and is worse
-    than it from 100 per class to the full set."."""
+    the size ranges of each outcome, clauses in order of their smallest size, e.g. "Gabor beats Normal at
+    1–10 per class, is equivalent to it within ±10% of the reference's error rate at 20–38 per class, and is
+    worse than it from 100 per class to the full set."."""
     groups = {outcome: sorted(group["per_class"]) for outcome, group in rows.groupby("outcome")}
     ordered = sorted(groups, key=lambda outcome: groups[outcome][0])
     clauses = []

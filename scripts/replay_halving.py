@@ -1,26 +1,38 @@
 """Replay successive halving on the committed tunings: would it choose the same settings, and how many
 training epochs would it save?
 
-    python scripts/replay_halving.py [--eta 2 3]
+    python scripts/replay_halving.py [--eta 2 3] [--first-rung 0 50 100] [--write results/halving_replay.md]
 
 For each committed tuning (``paper`` and ``sound``, MNIST and CIFAR-10) and each searched regime, the search
 (``tuning.search_regime``) runs again on the committed score table (``tuning.replay_halving``): once as it
-ran (it must make the committed choice) and once with successive halving at each eta; and halving on the
-starting grid alone (``tuning.replay_grid_halving``), always answerable from the table. Prints the choices,
-the change of mean validation accuracy (over tuning seeds and samplers) when the choice changes, and the
-fraction of training epochs halving saves.
+ran (it must make the committed choice) and once with successive halving at each eta and first rung
+(``synthlib.stopping.Halving``: no setting is dropped before that many epochs); and halving on the
+starting grid alone (``tuning.replay_grid_halving``), always answerable from the table. Prints (or writes)
+a Markdown table: the choices, the change of mean validation accuracy (over tuning seeds and samplers)
+where the choice changes, and the fraction of training epochs halving saves. A halving search that walks
+to a setting the committed search never scored cannot be replayed from the table; its row says so.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from synthlib.protocols import get_protocol
 from synthlib.provenance import REPO_ROOT
+from synthlib.stopping import Halving
 from synthlib.tuning import HalvingReplay, load_tuning, replay_grid_halving, replay_halving, setting_values
 
 PROTOCOLS = ("paper", "sound")
 DATASETS = ("mnist", "cifar10")
+ETAS = (2, 3)
+FIRST_RUNGS = (0, 50, 100)  # epochs; the committed tunings score at 25, 50, 100 and 200
+HEADER = (
+    "| protocol | dataset | regime | halving | searched | chosen without halving | with halving | "
+    "validation change (points) | training epochs |\n"
+    "|:--|:--|:--|:--|:--|:--|:--|--:|--:|"
+)
 
 
 def short(config) -> str:
@@ -28,34 +40,70 @@ def short(config) -> str:
     return f"{values['input_norm']} lr {values['learning_rate']:g} wd {values['weight_decay']:g} {values['epochs']} ep"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--eta", type=int, nargs="+", default=[2, 3])
-    args = parser.parse_args()
+def row(protocol: str, dataset: str, searched: str, replay: HalvingReplay) -> str:
+    """One Markdown row of a replay."""
+    rule = f"eta {replay.halving.eta}, from {replay.halving.first_rung} epochs"
+    head = f"| {protocol} | {dataset} | {replay.regime} | {rule} | {searched} | {short(replay.chosen)} |"
+    if replay.chosen_with_halving is None:
+        return f"{head} not replayable: {replay.missing} | | {replay.epochs} → ? |"
+    if replay.same_choice:
+        picked, change = "the same", "0"
+    else:
+        picked = short(replay.chosen_with_halving)
+        change = f"{(replay.val_accuracy_with_halving - replay.val_accuracy) * 100:+.2f}"
+    epochs = f"{replay.epochs} → {replay.epochs_with_halving} ({replay.epochs_saved:.0%} saved)"
+    return f"{head} {picked} | {change} | {epochs} |"
+
+
+def replay_rows(rules: Sequence[Halving], results: Path) -> Iterable[str]:
+    """Every replay of ``rules`` on the committed tunings under ``results``, as Markdown rows."""
     for name in PROTOCOLS:
         protocol = get_protocol(name)
         for dataset in DATASETS:
-            committed = load_tuning(protocol.tuning_path(REPO_ROOT / "results", dataset))
-            for eta in args.eta:
-                for replay in replay_halving(committed.scores, protocol.tuning_grid, eta, dataset):
+            committed = load_tuning(protocol.tuning_path(results, dataset))
+            for rule in rules:
+                for replay in replay_halving(committed.scores, protocol.tuning_grid, rule, dataset):
                     assert replay.chosen == committed.selected[replay.regime], (name, dataset, replay.regime)
-                    print(line(f"{name} {dataset} {replay.regime} eta={eta}, whole search", replay))
-                for replay in replay_grid_halving(committed.scores, protocol.tuning_grid, eta):
-                    print(line(f"{name} {dataset} {replay.regime} eta={eta}, starting grid", replay))
+                    yield row(name, dataset, "whole search", replay)
+                for replay in replay_grid_halving(committed.scores, protocol.tuning_grid, rule):
+                    yield row(name, dataset, "starting grid", replay)
 
 
-def line(head: str, replay: HalvingReplay) -> str:
-    head = f"{head}: without halving {short(replay.chosen)}"
-    if replay.chosen_with_halving is None:
-        return f"{head}; halving walks elsewhere and needs a score the table lacks ({replay.missing})"
-    if replay.same_choice:
-        verdict = "halving picks the same"
-    else:
-        change = (replay.val_accuracy_with_halving - replay.val_accuracy) * 100
-        verdict = f"halving picks {short(replay.chosen_with_halving)} ({change:+.2f} points on validation)"
+def rules(etas: Sequence[int] = ETAS, first_rungs: Sequence[int] = FIRST_RUNGS) -> list[Halving]:
+    """Every halving rule of ``etas`` and ``first_rungs``, by first rung, then eta."""
+    return [Halving(eta, first_rung) for first_rung in first_rungs for eta in etas]
+
+
+def replay_markdown(rules: Sequence[Halving], results: Path) -> str:
+    """The replay table of ``rules`` on the committed tunings, with how it was made."""
     return (
-        f"{head}; {verdict}; epochs {replay.epochs} -> {replay.epochs_with_halving} ({replay.epochs_saved:.0%} saved)"
+        "# Successive halving replayed on the committed tunings\n\n"
+        "Generated by `python scripts/replay_halving.py --write results/halving_replay.md` from the committed "
+        "score tables (`results/<protocol>/tuning/`). Each search runs again on its table, once as it ran (it "
+        "makes the committed choice) and once with successive halving (`synthlib.stopping.Halving`: at each "
+        "checkpoint epoch of at least the first rung but the last, the best 1/eta of the settings still "
+        "training go on); *starting grid* is the first round alone. Validation change: the mean validation "
+        "accuracy (over tuning seeds and samplers) of halving's choice minus that of the committed choice. "
+        "Training epochs: summed over every run each search trained.\n\n"
+        + HEADER
+        + "\n"
+        + "\n".join(replay_rows(rules, results))
+        + "\n"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--eta", type=int, nargs="+", default=list(ETAS))
+    parser.add_argument("--first-rung", type=int, nargs="+", default=list(FIRST_RUNGS))
+    parser.add_argument("--results", type=Path, default=REPO_ROOT / "results")
+    parser.add_argument("--write", type=Path, default=None, help="write the Markdown here instead of printing it")
+    args = parser.parse_args()
+    text = replay_markdown(rules(args.eta, args.first_rung), args.results)
+    if args.write is None:
+        print(text, end="")
+    else:
+        args.write.write_text(text)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ hyperparameter optimization", AISTATS; Li et al. 2017, "Hyperband", JMLR 18(185)
 side are scored at a rung (a checkpoint epoch); the best ``ceil(n / eta)`` of the ``n`` still training go on,
 the others stop there (``halving_survivors``; ties go to the earlier setting in the given order). Rounding
 up keeps at least one setting and never drops more than the classical ``floor(n / eta)`` rule would keep.
+``Halving(eta, first_rung)`` states the rule: no setting is dropped before ``first_rung`` epochs (Li et al.'s
+minimum resource), so a slow learner is judged only once it has trained that long.
 """
 
 from __future__ import annotations
@@ -122,6 +124,35 @@ def halving_survivors(scores: Sequence[float], eta: int) -> list[int]:
     return sorted(ranked[: halving_count(len(scores), eta)])
 
 
+@dataclass(frozen=True)
+class Halving:
+    """Successive halving's rule: at each checkpoint epoch of at least ``first_rung`` but the last (a rung),
+    keep the best ``ceil(n / eta)`` of the ``n`` settings still training (``halving_survivors``); before
+    ``first_rung`` epochs none is dropped (Li et al. 2017's minimum resource; 0: from the first checkpoint)."""
+
+    eta: int = 3
+    first_rung: int = 0
+
+    def __post_init__(self) -> None:
+        check_eta(self.eta)
+        if not isinstance(self.first_rung, int) or isinstance(self.first_rung, bool) or self.first_rung < 0:
+            raise ValueError(
+                f"successive halving's first rung is a number of epochs >= 0 (0: drop settings from the first "
+                f"checkpoint on), got {self.first_rung!r}"
+            )
+
+    def prunes_after(self, checkpoint: int) -> bool:
+        """Whether settings are dropped after scoring at ``checkpoint`` epochs (the last checkpoint aside)."""
+        return checkpoint >= self.first_rung
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        start = "from the first checkpoint" if self.first_rung == 0 else f"from {self.first_rung} epochs on"
+        return f"successive halving, eta {self.eta} (the best 1/{self.eta} go on at each rung), {start}"
+
+
 def check_eta(eta: int) -> None:
     if not isinstance(eta, int) or isinstance(eta, bool) or eta < 2:
         raise ValueError(f"the halving rate eta must be an integer >= 2 (keep 1/eta at each rung), got {eta!r}")
@@ -129,6 +160,7 @@ def check_eta(eta: int) -> None:
 
 __all__ = [
     "EarlyStopping",
+    "Halving",
     "Progress",
     "Stopping",
     "check_eta",

@@ -15,9 +15,10 @@ chosen here, once per dataset and regime, by a search on validation accuracy:
   remains, recorded in ``TuningResult.edges`` and shown by the tables and the verdict;
   ``synthlib.search``);
 - training length is scored at several checkpoint epochs within one training run;
-- optionally (``TuningRequest.halving = eta``), the starting grid's settings drop out early by *successive
-  halving* (Jamieson & Talwalkar 2016; Li et al. 2017 Hyperband; ``synthlib.stopping``): at each checkpoint
-  epoch but the last (a *rung*), the training runs still going are ranked by their mean validation accuracy
+- optionally (``TuningRequest.halving = Halving(eta, first_rung)``), the starting grid's settings drop out
+  early by *successive halving* (Jamieson & Talwalkar 2016; Li et al. 2017 Hyperband; ``synthlib.stopping``):
+  at each checkpoint epoch of at least ``first_rung`` but the last (a *rung*), the training runs still going
+  are ranked by their mean validation accuracy
   over tuning seeds and methods, the best ``ceil(n / eta)`` go on (ties to the earlier in grid order) and
   the others stop there; their scores at the rungs they reached stay candidates. Frozen heads that drop out
   leave the batched model (``heads.HeadsTraining``); a fully trained run that drops out is not continued.
@@ -66,7 +67,7 @@ from synthlib.records import RESULTS_VERSION, config_hash
 from synthlib.search import Ladder
 from synthlib.seeding import make_generator
 from synthlib.selection import best_by_mean
-from synthlib.stopping import check_eta, halving_survivors
+from synthlib.stopping import Halving, halving_survivors
 from synthlib.training import TrainConfig, accuracy, train_epochs
 
 
@@ -289,18 +290,17 @@ def score_with_halving(
     advance: Callable[[Sequence[Point], int], list[dict[str, Any]]],
     points: Sequence[Point],
     checkpoints: Sequence[int],
-    eta: int,
+    halving: Halving,
 ) -> list[dict[str, Any]]:
     """Score ``points`` at ``checkpoints`` (ascending) with successive halving: after each checkpoint but the
-    last only ``halving_rung``'s survivors are trained on (``advance(points, checkpoint)`` trains them there
-    and returns their rows)."""
-    check_eta(eta)
+    last that is a rung of ``halving`` (``Halving.prunes_after``) only ``halving_rung``'s survivors are trained
+    on (``advance(points, checkpoint)`` trains them there and returns their rows)."""
     going, rows = list(points), []
     for index, checkpoint in enumerate(checkpoints):
         rung_rows = advance(going, checkpoint)
         rows += rung_rows
-        if index < len(checkpoints) - 1:
-            going = halving_rung(rung_rows, going, eta)
+        if index < len(checkpoints) - 1 and halving.prunes_after(checkpoint):
+            going = halving_rung(rung_rows, going, halving.eta)
     return rows
 
 
@@ -351,7 +351,7 @@ def search_regime(
     options: RunOptions,
     log: Callable[[str], None],
     show_progress: bool = True,
-    halving: int | None = None,
+    halving: Halving | None = None,
     start_scoring: Callable[..., Any] | None = None,
     score: Callable[..., list[dict[str, Any]]] | None = None,
 ) -> tuple[pd.DataFrame, TrainConfig, dict[str, str]]:
@@ -365,7 +365,7 @@ def search_regime(
     within the noise of the validation splits does not move the choice, nor the search). It stops when no
     neighbour does. Returns every score, the chosen setting and each axis' status.
 
-    With ``halving`` (eta), the starting grid is scored by successive halving (the few neighbours of later
+    With ``halving``, the starting grid is scored by successive halving (the few neighbours of later
     rounds are scored whole: the one-standard-error comparison needs them) (``score_with_halving``;
     ``start_scoring(points, length, methods, grid, splits, arch, options)`` makes their ``RungScoring``, or a
     stand-in with its ``advance``, e.g. a committed score table's in ``replay_halving``); ``score`` stands in
@@ -507,7 +507,7 @@ class HalvingReplay:
     (then its choice is ``None``)."""
 
     regime: str
-    eta: int
+    halving: Halving
     chosen: TrainConfig
     chosen_with_halving: TrainConfig | None
     val_accuracy: float
@@ -526,12 +526,11 @@ class HalvingReplay:
         return None if self.epochs_with_halving is None else 1 - self.epochs_with_halving / self.epochs
 
 
-def replay_grid_halving(scores: pd.DataFrame, grid: TuningGrid, eta: int) -> list[HalvingReplay]:
+def replay_grid_halving(scores: pd.DataFrame, grid: TuningGrid, halving: Halving) -> list[HalvingReplay]:
     """Successive halving on the starting grid alone (every (input normalisation, learning rate, weight
     decay) of ``grid`` at its checkpoint epochs), replayed on a committed score table: per regime, the grid's
     best setting scored whole against the best among the scores halving would have made, and the training
     epochs of each. Always answerable from a committed table (the whole grid was scored)."""
-    check_eta(eta)
     points = [
         (norm, float(lr), float(wd))
         for norm, lr, wd in itertools.product(grid.input_norms, grid.learning_rates, grid.weight_decays)
@@ -549,7 +548,7 @@ def replay_grid_halving(scores: pd.DataFrame, grid: TuningGrid, eta: int) -> lis
         whole = TableScoring(on_grid, n_runs)
         all_rows = whole.score(points, max(checkpoints), checkpoints)
         halved = TableScoring(on_grid, n_runs)
-        kept_rows = score_with_halving(halved.advance, points, checkpoints, eta)
+        kept_rows = score_with_halving(halved.advance, points, checkpoints, halving)
         chosen = [
             candidate_of(best_by_mean(pd.DataFrame(rows), SETTING_COLUMNS, "val_accuracy"))
             for rows in (all_rows, kept_rows)
@@ -558,7 +557,7 @@ def replay_grid_halving(scores: pd.DataFrame, grid: TuningGrid, eta: int) -> lis
         replays.append(
             HalvingReplay(
                 str(regime),
-                eta,
+                halving,
                 chosen[0],
                 chosen[1],
                 float(means[setting_of(chosen[0])]),
@@ -570,12 +569,13 @@ def replay_grid_halving(scores: pd.DataFrame, grid: TuningGrid, eta: int) -> lis
     return replays
 
 
-def replay_halving(scores: pd.DataFrame, grid: TuningGrid, eta: int, dataset: str = "replay") -> list[HalvingReplay]:
+def replay_halving(
+    scores: pd.DataFrame, grid: TuningGrid, halving: Halving, dataset: str = "replay"
+) -> list[HalvingReplay]:
     """Replay each regime's search of a committed tuning (``TuningResult.scores``, searched with ``grid``)
-    from its score table, without halving (it must make the committed choice) and with successive halving
-    at ``eta``; the scores a halving search asks for come from the table (a search that needs one the
-    committed search never made is reported as ``missing``)."""
-    check_eta(eta)
+    from its score table, without halving (it must make the committed choice) and with ``halving``; the
+    scores a halving search asks for come from the table (a search that needs one the committed search never
+    made is reported as ``missing``)."""
     replays = []
     splits: Any = type("ReplaySplits", (), {"data": type("ReplayData", (), {"name": dataset})})
     unused: Any = None  # the architecture and options: a table needs neither
@@ -595,7 +595,7 @@ def replay_halving(scores: pd.DataFrame, grid: TuningGrid, eta: int, dataset: st
                 unused,
                 lambda _: None,
                 False,
-                eta,
+                halving,
                 halved.start,
                 halved.score,
             )
@@ -603,7 +603,7 @@ def replay_halving(scores: pd.DataFrame, grid: TuningGrid, eta: int, dataset: st
             replays.append(
                 HalvingReplay(
                     str(regime),
-                    eta,
+                    halving,
                     chosen,
                     None,
                     float(means[setting_of(chosen)]),
@@ -617,7 +617,7 @@ def replay_halving(scores: pd.DataFrame, grid: TuningGrid, eta: int, dataset: st
         replays.append(
             HalvingReplay(
                 str(regime),
-                eta,
+                halving,
                 chosen,
                 halved_choice,
                 float(means[setting_of(chosen)]),
@@ -703,9 +703,9 @@ class TuningRequest:
     baselines: tuple[Baseline, ...] = ()
     baseline_cs: tuple[float, ...] = DEFAULT_CS
     fixed: Mapping[str, TrainConfig] = field(default_factory=dict)
-    halving: int | None = None
-    """Successive halving's eta (keep the best ``ceil(n / eta)`` at each rung; see the module docstring);
-    ``None``: every setting is trained to its longest length. Part of the hash only when set."""
+    halving: Halving | None = None
+    """Successive halving's rule (``synthlib.stopping.Halving``; see the module docstring); ``None``: every
+    setting is trained to its longest length. Part of the hash only when set."""
 
     def __post_init__(self) -> None:
         if self.val_per_class < 1:
@@ -714,8 +714,11 @@ class TuningRequest:
         object.__setattr__(self, "baselines", tuple(self.baselines))
         object.__setattr__(self, "baseline_cs", tuple(float(c) for c in self.baseline_cs))
         object.__setattr__(self, "fixed", dict(self.fixed))
-        if self.halving is not None:
-            check_eta(self.halving)
+        if self.halving is not None and not isinstance(self.halving, Halving):
+            raise TypeError(
+                f"TuningRequest.halving is a synthlib.stopping.Halving (e.g. Halving(eta=3, first_rung=50)) or "
+                f"None, got {self.halving!r}"
+            )
 
     def hash(self) -> str:
         """SHA-256 (16 hex digits) of everything that decides the result, with ``RESULTS_VERSION``."""
@@ -732,7 +735,7 @@ class TuningRequest:
                 "baseline_cs": list(self.baseline_cs),
                 "fixed": {regime: config.to_dict() for regime, config in self.fixed.items()},
                 "results_version": RESULTS_VERSION,
-                **({} if self.halving is None else {"halving": self.halving}),
+                **({} if self.halving is None else {"halving": self.halving.to_dict()}),
             }
         )
 

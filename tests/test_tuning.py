@@ -13,6 +13,7 @@ from synthlib import tuning
 from synthlib.columns import PAPER_METHODS
 from synthlib.data import load_dataset
 from synthlib.protocols import get_protocol
+from synthlib.stopping import Halving
 from synthlib.training import TrainConfig
 from synthlib.tuning import (
     SETTING_COLUMNS,
@@ -254,13 +255,13 @@ def test_successive_halving_keeps_the_best_fraction_at_each_rung():
     learner 1e-4, best at 4 epochs, is dropped at the first rung (halving's known cost)."""
     table = tuning.TableScoring(halving_table(), n_runs_per_point=2)
     points = [("unit", lr, 0.0) for lr in (1e-4, 3e-4, 1e-3, 3e-3)]
-    rows = tuning.score_with_halving(table.advance, points, (1, 2, 4), 2)
+    rows = tuning.score_with_halving(table.advance, points, (1, 2, 4), Halving(eta=2))
     reached = {}
     for row in rows:
         reached[row["learning_rate"]] = max(reached.get(row["learning_rate"], 0), row["epochs"])
     assert reached == {1e-4: 1, 3e-4: 2, 1e-3: 4, 3e-3: 1}
     assert table.epochs == 2 * (1 + 2 + 4 + 1)  # two runs (seeds) per setting
-    [replay] = tuning.replay_grid_halving(halving_table(), HALVING_GRID, 2)
+    [replay] = tuning.replay_grid_halving(halving_table(), HALVING_GRID, Halving(eta=2))
     assert (replay.chosen.learning_rate, replay.chosen.epochs) == (1e-4, 4)
     assert (replay.chosen_with_halving.learning_rate, replay.chosen_with_halving.epochs) == (1e-3, 4)
     assert replay.val_accuracy_with_halving == pytest.approx(0.67)
@@ -268,19 +269,45 @@ def test_successive_halving_keeps_the_best_fraction_at_each_rung():
     assert replay.epochs_saved == pytest.approx(1 - 16 / 32)
 
 
+def test_no_setting_is_dropped_before_the_first_rung():
+    """eta 2 from epoch 2 on: all four settings train to 2 epochs (from epoch 1 on, two stop at epoch 1); then
+    1e-4 (0.2) and 3e-3 stop and 3e-4 and 1e-3 go on. The rule is stated in words."""
+    table = tuning.TableScoring(halving_table(), n_runs_per_point=2)
+    points = [("unit", lr, 0.0) for lr in (1e-4, 3e-4, 1e-3, 3e-3)]
+    rows = tuning.score_with_halving(table.advance, points, (1, 2, 4), Halving(eta=2, first_rung=2))
+    reached = {}
+    for row in rows:
+        reached[row["learning_rate"]] = max(reached.get(row["learning_rate"], 0), row["epochs"])
+    assert reached == {1e-4: 2, 3e-4: 4, 1e-3: 4, 3e-3: 2}
+    assert table.epochs == 2 * (2 + 4 + 4 + 2)
+    # a first rung past the last checkpoint drops nothing: the whole grid, the choice without halving
+    [replay] = tuning.replay_grid_halving(halving_table(), HALVING_GRID, Halving(eta=2, first_rung=4))
+    assert replay.same_choice and replay.epochs_saved == 0
+    assert Halving(eta=3, first_rung=50).describe() == (
+        "successive halving, eta 3 (the best 1/3 go on at each rung), from 50 epochs on"
+    )
+    with pytest.raises(ValueError, match="first rung"):
+        Halving(eta=2, first_rung=-1)
+
+
 def test_halving_is_absent_from_the_request_hash_unless_set():
     request = TuningRequest("synthetic_gray", PAPER_METHODS, SMALL, per_class=10, val_per_class=5)
     assert replace(request, halving=None).hash() == request.hash()
-    assert replace(request, halving=2).hash() != request.hash()
+    assert replace(request, halving=Halving(eta=2)).hash() != request.hash()
+    assert replace(request, halving=Halving(eta=2, first_rung=2)).hash() != replace(request, halving=Halving(2)).hash()
     with pytest.raises(ValueError, match="eta"):
-        replace(request, halving=1)
+        Halving(eta=1)
+    with pytest.raises(TypeError, match="Halving"):
+        replace(request, halving=2)
 
 
 def test_tune_with_halving_trains_only_the_survivors(tmp_path):
     """A real search with eta 2 on two learning rates: at the one rung (2 epochs) one setting per regime
     stops, so the scores hold 3 of the 4 (setting, epochs) per method."""
     data = load_dataset("synthetic_gray")
-    request = TuningRequest("synthetic_gray", PAPER_METHODS, SMALL, per_class=10, val_per_class=5, halving=2)
+    request = TuningRequest(
+        "synthetic_gray", PAPER_METHODS, SMALL, per_class=10, val_per_class=5, halving=Halving(eta=2)
+    )
     result = tune(data, request, tmp_path / "tuning.json", log=lambda _: None)
     assert len(result.scores) == len(PAPER_METHODS) * 3
     assert set(result.selected) == {"frozen", "trained"}

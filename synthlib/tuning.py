@@ -769,6 +769,8 @@ def tune(
             log(f"tune {data.name}: {path.name} is unreadable; tuning again")
     searched = [m for m in request.methods if m.regime not in fixed]
     splits = SplitCache(data, per_class, val_per_class, resolve_device(device))
+    if request.halving is not None and searched:
+        log(f"tune {data.name}: the starting grid by {request.halving.describe()}")
     frames, edges, chosen = [], {}, {}
     for regime in dict.fromkeys(m.regime for m in searched):
         regime_methods = [m for m in searched if m.regime == regime]

@@ -250,15 +250,21 @@ HALVING_GRID = TuningGrid(
 )  # fmt: skip
 
 
+def epochs_reached(rows: list[dict]) -> dict[float, int]:
+    """The last epoch scored of each learning rate in ``rows``."""
+    reached: dict[float, int] = {}
+    for row in rows:
+        reached[row["learning_rate"]] = max(reached.get(row["learning_rate"], 0), row["epochs"])
+    return reached
+
+
 def test_successive_halving_keeps_the_best_fraction_at_each_rung():
     """eta 2 on four settings: two go on after epoch 1 (3e-4, 1e-3), one after epoch 2 (1e-3); the slow
     learner 1e-4, best at 4 epochs, is dropped at the first rung (halving's known cost)."""
     table = tuning.TableScoring(halving_table(), n_runs_per_point=2)
     points = [("unit", lr, 0.0) for lr in (1e-4, 3e-4, 1e-3, 3e-3)]
     rows = tuning.score_with_halving(table.advance, points, (1, 2, 4), Halving(eta=2))
-    reached = {}
-    for row in rows:
-        reached[row["learning_rate"]] = max(reached.get(row["learning_rate"], 0), row["epochs"])
+    reached = epochs_reached(rows)
     assert reached == {1e-4: 1, 3e-4: 2, 1e-3: 4, 3e-3: 1}
     assert table.epochs == 2 * (1 + 2 + 4 + 1)  # two runs (seeds) per setting
     [replay] = tuning.replay_grid_halving(halving_table(), HALVING_GRID, Halving(eta=2))
@@ -275,9 +281,7 @@ def test_no_setting_is_dropped_before_the_first_rung():
     table = tuning.TableScoring(halving_table(), n_runs_per_point=2)
     points = [("unit", lr, 0.0) for lr in (1e-4, 3e-4, 1e-3, 3e-3)]
     rows = tuning.score_with_halving(table.advance, points, (1, 2, 4), Halving(eta=2, first_rung=2))
-    reached = {}
-    for row in rows:
-        reached[row["learning_rate"]] = max(reached.get(row["learning_rate"], 0), row["epochs"])
+    reached = epochs_reached(rows)
     assert reached == {1e-4: 2, 3e-4: 4, 1e-3: 4, 3e-3: 2}
     assert table.epochs == 2 * (2 + 4 + 4 + 2)
     # a first rung past the last checkpoint drops nothing: the whole grid, the choice without halving

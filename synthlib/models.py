@@ -124,18 +124,24 @@ class ArchitectureConfig:
 
 
 def conv2d_same(images: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
-    """Convolution with same padding (odd kernels), the result in channels-last layout.
+    """Convolution with same padding (odd kernels), on images in channels-last layout, trained or frozen.
 
-    Frozen one-channel kernels (MNIST feature extraction, no gradient): the images get channels-last
-    strides first, a free view (with one channel both layouts hold the same bytes). PyTorch counts a
-    one-channel tensor as contiguous in both layouts and then may take oneDNN's plain-layout path, on the
-    reference CPU about 7x slower than its channels-last one, which in turn runs about 1.6x faster (one
-    thread, chunks of 64 MNIST images) than the same sums as unfold + matmul (``benchmarks/mnist_extraction.py``).
-    Trained kernels go through ``conv2d`` on the images as given.
+    Several channels: the images are made channels-last (a copy of the input only); the output follows.
+    One channel: the images get channels-last strides, a free view (with one channel both layouts hold the
+    same bytes). PyTorch counts a one-channel tensor as contiguous in both layouts and then may take
+    oneDNN's plain-layout path, on the reference CPU about 7x slower than its channels-last one, which in
+    turn runs about 1.6x faster (one thread, chunks of 64 MNIST images) than the same sums as unfold +
+    matmul (``benchmarks/mnist_extraction.py``). Training through the channels-last path runs 1.3-2.5x
+    the plain layout's speed and inference 2-3x on CIFAR-10 (``python -m benchmarks.conv_layout``).
+    Inside ``torch.func`` transforms (``vmap``), which cannot query a layout, the images are taken as given.
     """
-    if images.shape[1] == 1 and not (kernels.requires_grad and torch.is_grad_enabled()):
+    if torch._C._functorch.maybe_current_level() is not None:  # inside vmap / grad: no layout queries
+        pass
+    elif images.shape[1] == 1:
         height, width = images.shape[-2:]
         images = images.contiguous().as_strided(images.shape, (height * width, 1, width, 1))
+    else:
+        images = images.contiguous(memory_format=torch.channels_last)
     return F.conv2d(images, kernels, padding=kernels.shape[-1] // 2)
 
 

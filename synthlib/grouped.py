@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from synthlib.models import ArchitectureConfig, PaperCNN
-from synthlib.stopping import EarlyStopping, Progress, Stopping, observe, should_stop, stopping_of
+from synthlib.stopping import EarlyStopping, Progress, Stopping, observe, scored, should_stop, stopping_of
 from synthlib.training import TrainConfig, Validation, accuracy, check_validation, make_optimizer, snapshot
 
 ModelCallback = Callable[[int, int, PaperCNN], bool | None]
@@ -195,8 +195,11 @@ class Plateau:
     kept: dict[str, torch.Tensor]
 
     def observe(self, epoch: int, model: PaperCNN, max_epochs: int) -> bool:
-        """Score ``model`` after ``epoch``, keep its parameters when best; whether the rule stops it."""
-        self.progress = observe(self.progress, accuracy(model, *self.validation))
+        """Score ``model`` after ``epoch`` (when the rule scores it), keep its parameters when best; whether
+        the rule stops it."""
+        if not scored(self.rule, epoch, max_epochs):
+            return False
+        self.progress = observe(self.progress, accuracy(model, *self.validation), epoch)
         if self.progress.best_epoch == epoch:
             self.kept = snapshot(model)
         return should_stop(self.rule, self.progress, max_epochs)

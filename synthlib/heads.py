@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from torch.optim.sgd import sgd
 
 from synthlib.models import ClassifierHead
-from synthlib.stopping import Progress, Stopping, observe, should_stop, stopping_of
+from synthlib.stopping import Progress, Stopping, observe, scored, should_stop, stopping_of
 from synthlib.training import TrainConfig, Validation, accuracy, check_validation
 
 ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults, as training.make_optimizer uses them
@@ -486,9 +486,11 @@ class HeadsTraining:
                 if self.epoch >= config.epochs:
                     stopping.add(k)
                 continue
+            if not scored(rule, self.epoch, config.epochs):
+                continue
             self.write_back(k)
             inputs, labels = self.validation[k]  # type: ignore[misc]
-            self.progress[k] = observe(self.progress[k], accuracy(self.heads[k], inputs, labels))
+            self.progress[k] = observe(self.progress[k], accuracy(self.heads[k], inputs, labels), self.epoch)
             if self.progress[k].best_epoch == self.epoch:
                 self.kept[k] = [p.detach().clone() for p in self.heads[k].parameters()]
             if should_stop(rule, self.progress[k], config.epochs):

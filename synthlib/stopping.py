@@ -4,7 +4,9 @@ Both are pure functions of validation accuracies, so the single-model loop (``tr
 heads (``heads.fit_heads``), grouped models and a replay on a committed score table apply the same rule.
 
 **Early stopping** (Prechelt 1998, "Early stopping -- but when?", in *Neural Networks: Tricks of the
-Trade*, LNCS 1524; his criterion "UP"/patience family): after each epoch the validation accuracy is measured.
+Trade*, LNCS 1524; his criterion "UP"/patience family): after each epoch, or at the end of each *training
+strip* of ``every`` epochs (Prechelt measures validation error once per strip of k epochs), the validation
+accuracy is measured (``scored``).
 The *best epoch* is the first with the highest accuracy so far: a later epoch replaces it only by a strict
 improvement, so ties keep the earlier (shorter) training. Training stops once ``patience`` epochs have passed
 without an improvement, or at the maximum number of epochs (``TrainConfig.epochs``), and the parameters of
@@ -13,7 +15,8 @@ the best epoch are kept. Use it as::
     progress = Progress()
     for epoch in range(1, max_epochs + 1):
         ...train one epoch...
-        progress = observe(progress, validation_accuracy)
+        if not scored(rule, epoch, max_epochs): continue
+        progress = observe(progress, validation_accuracy, epoch)
         if progress.best_epoch == epoch: ...keep a copy of the parameters...
         if should_stop(rule, progress, max_epochs): break
     stopping = stopping_of(rule, progress, max_epochs)  # a ``Stopping``; restore the kept parameters
@@ -40,13 +43,23 @@ from typing import Any
 @dataclass(frozen=True)
 class EarlyStopping:
     """Stop once ``patience`` epochs have passed without a strict improvement of validation accuracy, and
-    keep the best (first highest) epoch (Prechelt 1998)."""
+    keep the best (first highest) epoch (Prechelt 1998). Validation is measured after every ``every``-th epoch
+    (Prechelt's training strip) and after the last epoch allowed; the best epoch is one of those."""
 
     patience: int
+    every: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.patience, int) or isinstance(self.patience, bool) or self.patience < 1:
             raise ValueError(f"patience must be a positive integer number of epochs, got {self.patience!r}")
+        if not isinstance(self.every, int) or isinstance(self.every, bool) or self.every < 1:
+            raise ValueError(f"validation every k epochs needs a positive integer k, got {self.every!r}")
+
+
+def scored(rule: EarlyStopping, epoch: int, max_epochs: int) -> bool:
+    """Whether validation is measured after ``epoch``: at the end of each strip of ``rule.every`` epochs and
+    after the last epoch allowed (``max_epochs``)."""
+    return epoch % rule.every == 0 or epoch >= max_epochs
 
 
 @dataclass(frozen=True)
@@ -58,12 +71,15 @@ class Progress:
     best_accuracy: float = -math.inf
 
 
-def observe(progress: Progress, accuracy: float) -> Progress:
-    """``progress`` after one more epoch whose validation accuracy is ``accuracy``; the epoch becomes the
-    best only if it beats the best so far strictly."""
+def observe(progress: Progress, accuracy: float, epoch: int | None = None) -> Progress:
+    """``progress`` after ``epoch`` (default: one more epoch than ``progress`` has run) whose validation
+    accuracy is ``accuracy``; the epoch becomes the best only if it beats the best so far strictly."""
     if math.isnan(accuracy):
         raise ValueError("early stopping needs a validation accuracy, got NaN (is the validation split empty?)")
-    epoch = progress.epochs_run + 1
+    if epoch is None:
+        epoch = progress.epochs_run + 1
+    if epoch <= progress.epochs_run:
+        raise ValueError(f"epoch {epoch} is not after the {progress.epochs_run} epoch(s) already observed")
     if accuracy > progress.best_accuracy:
         return Progress(epoch, epoch, float(accuracy))
     return replace(progress, epochs_run=epoch)
@@ -102,10 +118,13 @@ def stopping_of(rule: EarlyStopping, progress: Progress, max_epochs: int) -> Sto
 
 
 def stop_on(rule: EarlyStopping, accuracies: Sequence[float], max_epochs: int) -> Stopping:
-    """Replay the rule on the validation accuracies of epochs 1, 2, ... (at least as many as it runs)."""
+    """Replay the rule on the validation accuracies of epochs 1, 2, ... (at least as many as it runs); only
+    the epochs it scores (``scored``) are read."""
     progress = Progress()
-    for accuracy in accuracies:
-        progress = observe(progress, accuracy)
+    for epoch, accuracy in enumerate(accuracies, start=1):
+        if not scored(rule, epoch, max_epochs):
+            continue
+        progress = observe(progress, accuracy, epoch)
         if should_stop(rule, progress, max_epochs):
             return stopping_of(rule, progress, max_epochs)
     raise ValueError(f"{len(accuracies)} accuracies end before the rule stops (maximum {max_epochs} epochs)")
@@ -167,6 +186,7 @@ __all__ = [
     "halving_count",
     "halving_survivors",
     "observe",
+    "scored",
     "should_stop",
     "stop_on",
     "stopping_of",

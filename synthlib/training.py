@@ -8,7 +8,8 @@ Minibatch order comes from an explicit CPU generator, so a run is deterministic 
 given machine (and thread count).
 
 Early stopping (``synthlib.stopping``): with ``TrainConfig.patience`` set, ``epochs`` is the maximum; ``fit``
-then needs ``validation=(inputs, labels)``, scores it after every epoch, stops by the rule and restores the
+then needs ``validation=(inputs, labels)``, scores it after every epoch (or every ``validation_every``-th, a
+training strip, and the last), stops by the rule and restores the
 parameters of the best epoch. ``fit_until_plateau`` does the same and returns the run's ``Stopping`` (epoch
 kept, epochs run, whether it stopped at the maximum, best validation accuracy). Without ``patience`` nothing
 is scored and training is exactly the fixed-length loop.
@@ -23,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from synthlib.stopping import EarlyStopping, Progress, Stopping, observe, should_stop, stopping_of
+from synthlib.stopping import EarlyStopping, Progress, Stopping, observe, scored, should_stop, stopping_of
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -45,19 +46,25 @@ class TrainConfig:
     patience: int | None = None
     """Early stopping on validation (``synthlib.stopping``): ``epochs`` is then the maximum. ``None``: train
     exactly ``epochs`` epochs (and the key is absent from ``to_dict``, so existing records keep their hash)."""
+    validation_every: int | None = None
+    """With ``patience``: validation is measured after every ``validation_every``-th epoch (a training strip,
+    ``stopping.EarlyStopping.every``) and after the last. ``None``: after every epoch (absent from ``to_dict``)."""
 
     def __post_init__(self) -> None:  # JSON gives lists; keep the schedule hashable and comparable
         object.__setattr__(self, "lr_schedule", tuple((int(e), float(f)) for e, f in self.lr_schedule))
 
     def to_dict(self) -> dict:
         values = asdict(self)
-        if self.patience is None:
-            del values["patience"]
+        for optional in ("patience", "validation_every"):
+            if values[optional] is None:
+                del values[optional]
         return values
 
     def early_stopping(self) -> EarlyStopping | None:
         """The early-stopping rule of this setting, or ``None`` when it trains a fixed number of epochs."""
-        return None if self.patience is None else EarlyStopping(self.patience)
+        if self.patience is None:
+            return None
+        return EarlyStopping(self.patience, 1 if self.validation_every is None else self.validation_every)
 
     def lr_factor(self, epoch: int) -> float:
         """Multiplier of ``learning_rate`` in ``epoch`` (1-based): the factor of the last
@@ -80,7 +87,9 @@ class TrainConfig:
         firsts = [first for first, _ in self.lr_schedule]
         if firsts != sorted(firsts) or any(first < 1 for first in firsts):
             raise ValueError(f"lr_schedule epochs must be increasing and >= 1, got {list(self.lr_schedule)}")
-        self.early_stopping()  # checks patience
+        if self.validation_every is not None and self.patience is None:
+            raise ValueError("validation_every needs early stopping: set patience too (or validation_every=None)")
+        self.early_stopping()  # checks patience and validation_every
 
 
 def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
@@ -171,10 +180,11 @@ def fit_until_plateau(
     on_checkpoint: Callable[[int, nn.Module], None] | None = None,
     flipped_inputs: torch.Tensor | None = None,
 ) -> Stopping:
-    """``fit`` with early stopping (``config.patience`` must be set): after every epoch the accuracy on
-    ``validation`` is measured; training stops by ``synthlib.stopping``'s rule and the parameters of the best
-    epoch are restored into ``model``. Returns how it stopped. ``on_checkpoint`` sees the parameters of each
-    checkpoint epoch reached, before any restoring."""
+    """``fit`` with early stopping (``config.patience`` must be set): after every epoch (every
+    ``config.validation_every``-th with a training strip, and the last) the accuracy on ``validation`` is
+    measured; training stops by ``synthlib.stopping``'s rule and the parameters of the best scored epoch are
+    restored into ``model``. Returns how it stopped. ``on_checkpoint`` sees the parameters of each checkpoint
+    epoch reached, before any restoring."""
     rule = config.early_stopping()
     if rule is None:
         raise ValueError("fit_until_plateau needs a setting with early stopping: set TrainConfig.patience")
@@ -184,7 +194,9 @@ def fit_until_plateau(
     for epoch in train_epochs(model, inputs, labels, config, generator, flipped_inputs):
         if epoch in checkpoints and on_checkpoint is not None:
             on_checkpoint(epoch, model)
-        progress = observe(progress, accuracy(model, *validation))
+        if not scored(rule, epoch, config.epochs):
+            continue
+        progress = observe(progress, accuracy(model, *validation), epoch)
         if progress.best_epoch == epoch:
             kept = snapshot(model)
         if should_stop(rule, progress, config.epochs):

@@ -244,10 +244,10 @@ def test_early_stopping_on_validation_equals_fit_until_plateau(optimizer: str) -
     x, y = images(8), labels(8)
     validation = (images(9)[:20], labels(9)[:20])
     configs = [
-        TrainConfig(optimizer, lr, 0.0, 8, 16, patience=patience)
-        for lr, patience in ((3e-2, 1), (1e-3, 2), (1e-2, None))
+        TrainConfig(optimizer, lr, 0.0, 8, 16, patience=patience, validation_every=every)
+        for lr, patience, every in ((3e-2, 1, None), (1e-3, 2, None), (1e-2, None, None), (3e-2, 2, 3))
     ]
-    alone = [model(70 + k) for k in range(3)]
+    alone = [model(70 + k) for k in range(len(configs))]
     together = [copy.deepcopy(m) for m in alone]
     alone_generators = [generator(0) for _ in configs]
     expected = []
@@ -258,7 +258,9 @@ def test_early_stopping_on_validation_equals_fit_until_plateau(optimizer: str) -
         else:
             expected.append(fit_until_plateau(m, x, y, config, g, validation))
     together_generators = [generator(0) for _ in configs]
-    stoppings = train_models(together, [x] * 3, [y] * 3, configs, together_generators, validation=validation)
+    stoppings = train_models(
+        together, [x] * len(configs), [y] * len(configs), configs, together_generators, validation=validation
+    )
     assert stoppings == expected
     for a, b in zip(alone, together):
         for pa, pb in zip(a.parameters(), b.parameters()):

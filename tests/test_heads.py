@@ -228,9 +228,10 @@ def test_heads_stopped_early_in_a_group_equal_heads_stopped_alone():
         replace(base, patience=1, weight_decay=1e-2),
         replace(base, patience=None),
         replace(base, patience=3, learning_rate=1e-3),
+        replace(base, patience=2, validation_every=3, learning_rate=1e-2),  # scored at epochs 3, 6 and 8
     ]
-    features = [maps[0], maps[0], maps[0], maps[1], maps[1]]
-    seeds = [20, 20, 20, 21, 22]  # three heads share minibatches (one matmul), two go through bmm
+    features = [maps[0], maps[0], maps[0], maps[1], maps[1], maps[1]]
+    seeds = [20, 20, 20, 21, 22, 22]  # three heads share minibatches (one matmul), two go through bmm
     heads = [make_head(PAPER_MAPS, s) for s in seeds]
     for dtype in DTYPES:
         convert = {id(f): f.to(dtype) for f in maps}

@@ -11,8 +11,10 @@ from synthlib.stopping import (
     halving_count,
     halving_survivors,
     observe,
+    scored,
     stop_on,
 )
+from synthlib.training import TrainConfig
 
 
 def test_stops_after_patience_epochs_without_a_strict_improvement():
@@ -62,3 +64,30 @@ def test_halving_keeps_the_best_fraction_ties_to_the_earlier():
     assert halving_survivors([0.2, 0.9, 0.4, 0.8, 0.1], 2) == [1, 2, 3]
     with pytest.raises(ValueError, match="eta"):
         halving_survivors([0.1], 1)
+
+
+def test_a_training_strip_scores_every_kth_epoch_and_the_last():
+    """Prechelt's training strips: only epochs 2, 4, ... and the maximum are read; the others' accuracies,
+    however high, are never seen, and the kept epoch is a scored one."""
+    rule = EarlyStopping(patience=4, every=2)
+    accuracies = [0.9, 0.1, 0.95, 0.2, 0.1, 0.3, 0.99, 0.25, 0.2, 0.2]
+    assert stop_on(rule, accuracies, max_epochs=12) == Stopping(6, 10, False, 0.3)
+    assert [scored(rule, epoch, 5) for epoch in range(1, 6)] == [False, True, False, True, True]
+    # the maximum is scored even off the strip, and a run that reaches it there stopped at the maximum
+    assert stop_on(EarlyStopping(10, every=3), [0.1, 0.2, 0.3, 0.4, 0.5], max_epochs=5) == Stopping(5, 5, True, 0.5)
+    # every=1 is the plain rule
+    plain = [0.1, 0.2, 0.1, 0.3, 0.3, 0.2]
+    assert stop_on(EarlyStopping(2, every=1), plain, 10) == stop_on(EarlyStopping(2), plain, 10)
+
+
+def test_a_training_strip_rejects_bad_input():
+    for every in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match="validation every"):
+            EarlyStopping(2, every=every)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="not after"):
+        observe(Progress(epochs_run=3, best_epoch=3, best_accuracy=0.5), 0.6, epoch=3)
+    with pytest.raises(ValueError, match="set patience"):
+        TrainConfig(validation_every=2).check()
+    assert "validation_every" not in TrainConfig(patience=3).to_dict()
+    assert TrainConfig(patience=3, validation_every=2).to_dict()["validation_every"] == 2
+    assert TrainConfig(patience=3, validation_every=2).early_stopping() == EarlyStopping(3, every=2)

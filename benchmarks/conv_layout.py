@@ -1,13 +1,18 @@
-"""Seconds of full training and of prediction through the CNN in plain (NCHW) layout with chunks of 1000
-images, against channels-last layout with chunks of ``training.PREDICT_CHUNK`` (what ``models.conv2d_same``
-and ``training.predict`` do), for the one-conv network and the learning curves' deeper ones, on random
-images of MNIST's and CIFAR-10's shapes.
+"""Seconds of full training and of prediction through the CNN as the study ran them before
+``models.conv2d_same`` put every convolution on channels-last images and ``training.predict`` went in chunks
+of ``training.PREDICT_CHUNK`` images, against now, for the one-conv network and the learning curves' deeper
+ones, on random images of MNIST's and CIFAR-10's shapes.
+
+Before: the images and the model channels-last (``experiment.run_split``, ``experiment.build_model``), which
+a one-channel image cannot express (PyTorch counts it contiguous in both layouts), so a *trained*
+one-channel convolution took oneDNN's plain-layout path (only frozen ones were given channels-last strides);
+predictions in chunks of 1000.
 
     python -m benchmarks.conv_layout [--images 1024] [--repeats 3] [--threads N]
 
 Prints, per (dataset shape, architecture), the best of ``--repeats`` alternating runs of one epoch of
-training (Adam, minibatches of 64) and one prediction pass over the same images, plain and channels-last,
-and their ratio (plain / channels-last: above 1 means channels-last is faster).
+training (Adam, minibatches of 64) and one prediction pass over the same images, before and now, and their
+ratio (before / now: above 1 means now is faster).
 """
 
 from __future__ import annotations
@@ -26,12 +31,16 @@ from synthlib.training import PREDICT_CHUNK, predict
 
 SHAPES = {"mnist": (1, 28), "cifar10": (3, 32)}
 ARCHITECTURES = {"one conv": ArchitectureConfig(), "2 conv": DEEP2_ARCH, "3 conv": DEEP3_ARCH}
-PLAIN_CHUNK = 1000
+BEFORE_CHUNK = 1000
 
 
-def plain_conv2d_same(images: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
-    """The convolution on images as given (NCHW), without the channels-last layout."""
-    return F.conv2d(images.contiguous(), kernels, padding=kernels.shape[-1] // 2)
+def before_conv2d_same(images: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+    """The convolution as it was: channels-last strides for one-channel images only when the kernels are
+    frozen; other images as given (channels-last from ``run_split``)."""
+    if images.shape[1] == 1 and not (kernels.requires_grad and torch.is_grad_enabled()):
+        height, width = images.shape[-2:]
+        images = images.contiguous().as_strided(images.shape, (height * width, 1, width, 1))
+    return F.conv2d(images, kernels, padding=kernels.shape[-1] // 2)
 
 
 def time_epoch(model: PaperCNN, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 64) -> float:
@@ -64,8 +73,9 @@ def measure(
     models.conv2d_same = conv
     try:
         generator = torch.Generator().manual_seed(0)
-        model = init_(PaperCNN(channels, side, arch), generator)
+        model = init_(PaperCNN(channels, side, arch), generator).to(memory_format=torch.channels_last)
         images = torch.randn(n_images, channels, side, side, generator=generator)
+        images = images.contiguous(memory_format=torch.channels_last)  # as run_split lays them out
         labels = torch.randint(0, 10, (n_images,), generator=generator)
         time_epoch(model, images[:64], labels[:64])  # warm-up
         return time_epoch(model, images, labels), time_predict(model, images, chunk)
@@ -82,21 +92,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"{args.images} images, best of {args.repeats}, {torch.get_num_threads()} thread(s)")
-    print(
-        "| shape | network | train plain s | train channels-last s | ratio | predict plain s | predict new s | ratio |"
-    )
+    print("| shape | network | train before s | train now s | ratio | predict before s | predict now s | ratio |")
     print("|---|---|--:|--:|--:|--:|--:|--:|")
     for shape, (channels, side) in SHAPES.items():
         for name, arch in ARCHITECTURES.items():
-            plain, new = [], []
+            before, now = [], []
             for _ in range(args.repeats):
-                plain.append(measure(plain_conv2d_same, PLAIN_CHUNK, channels, side, arch, args.images))
-                new.append(measure(models.conv2d_same, PREDICT_CHUNK, channels, side, arch, args.images))
-            train_plain, train_new = min(p[0] for p in plain), min(n[0] for n in new)
-            pred_plain, pred_new = min(p[1] for p in plain), min(n[1] for n in new)
+                before.append(measure(before_conv2d_same, BEFORE_CHUNK, channels, side, arch, args.images))
+                now.append(measure(models.conv2d_same, PREDICT_CHUNK, channels, side, arch, args.images))
+            train_before, train_now = min(b[0] for b in before), min(n[0] for n in now)
+            pred_before, pred_now = min(b[1] for b in before), min(n[1] for n in now)
             print(
-                f"| {shape} | {name} | {train_plain:.3f} | {train_new:.3f} | {train_plain / train_new:.2f} | "
-                f"{pred_plain:.3f} | {pred_new:.3f} | {pred_plain / pred_new:.2f} |"
+                f"| {shape} | {name} | {train_before:.3f} | {train_now:.3f} | {train_before / train_now:.2f} | "
+                f"{pred_before:.3f} | {pred_now:.3f} | {pred_before / pred_now:.2f} |"
             )
 
 

@@ -131,8 +131,8 @@ def conv2d_same(images: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     same bytes). PyTorch counts a one-channel tensor as contiguous in both layouts and then may take
     oneDNN's plain-layout path, on the reference CPU about 7x slower than its channels-last one, which in
     turn runs about 1.6x faster (one thread, chunks of 64 MNIST images) than the same sums as unfold +
-    matmul (``benchmarks/mnist_extraction.py``). Training through the channels-last path runs 1.3-2.5x
-    the plain layout's speed and inference 2-3x on CIFAR-10 (``python -m benchmarks.conv_layout``).
+    matmul (``benchmarks/mnist_extraction.py``). Images given in plain layout are converted here, so every
+    caller gets the channels-last path (``python -m benchmarks.conv_layout`` times it).
     Inside ``torch.func`` transforms (``vmap``), which cannot query a layout, the images are taken as given.
     """
     if torch._C._functorch.maybe_current_level() is not None:  # inside vmap / grad: no layout queries

@@ -102,7 +102,8 @@ def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
 PREDICT_CHUNK = 64
 """Images per forward pass when predicting: a chunk's conv maps (64 x 64 x 32 x 32 floats, 16 MiB on
 CIFAR-10) stay in the CPU's cache through pooling, as in ``features.extract_features``; on the reference
-2-core CPU chunks of 64 ran 2-4x faster than chunks of 1000 (``python -m benchmarks.conv_layout``)."""
+2-core CPU prediction in chunks of 64 ran 1.9-2.6x faster than in chunks of 1000 (``python -m
+benchmarks.conv_layout``)."""
 
 
 @torch.inference_mode()

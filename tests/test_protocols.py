@@ -480,6 +480,14 @@ def test_feature_scaler_keeps_constant_features_finite():
     assert out.tolist() == [[0.0, 2.0]]  # the constant feature keeps scale 1
 
 
+def test_feature_scaler_returns_new_values_and_leaves_its_input():
+    features = torch.randn(50, 8, generator=torch.Generator().manual_seed(0)) * 3 + 1
+    before = features.clone()
+    scaler = FeatureScaler.fit(features)
+    assert torch.equal(scaler(features), (before - scaler.mean) / scaler.std)
+    assert torch.equal(features, before)
+
+
 def test_prepare_split_flips_each_image_or_leaves_it(gray):
     plain = prepare_split(gray, PER_CLASS, VAL_PER_CLASS, 0, "unit", CPU)
     flipped = prepare_split(

@@ -5,7 +5,10 @@ runs ``python -m synthlib curves run ARGS...`` in this process, and writes
 ``<results>/learning_curves/timing.json``: the wall seconds, the ceiling, the seconds scaled to the reference
 ceiling (``study_timing.scaled_to_reference``: 359 GFLOP/s), and the run time per column kind summed from the
 records this call wrote (their ``timing.wall_time_s``; records it reused count nothing), with the number of runs
-each. ``run_all.sh`` runs the learning curves through it.
+each. ``all_records`` sums the same over every record of the datasets in the results folder, whichever call wrote
+it, and counts the machines and thread counts the records name: a grid run in several calls (resumed after an
+interruption, or one process per dataset) has its whole run time there. ``run_all.sh`` runs the learning curves
+through it.
 
     python -m benchmarks.curves_timing --grid cpu --results results mnist cifar10
 """
@@ -47,6 +50,19 @@ def seconds_by_kind(records: Iterable[RunRecord], since_unix: float, kinds: dict
     return {key: {"runs": int(v["runs"]), "run_s": round(v["run_s"], 1)} for key, v in sorted(found.items())}
 
 
+def machines_of(records: Iterable[RunRecord]) -> dict[str, int]:
+    """How many ``records`` each machine and thread count ran (``environment.machine`` of the records)."""
+    found: dict[str, int] = {}
+    for record in records:
+        machine = (record.environment or {}).get("machine", {})
+        name = (
+            f"{machine.get('cpu_model', 'unknown')} {machine.get('cpu_capability', '')}".strip()
+            + f", {machine.get('threads', '?')} thread(s)"
+        )
+        found[name] = found.get(name, 0) + 1
+    return dict(sorted(found.items()))
+
+
 def timed_curves(argv: Sequence[str]) -> tuple[int, dict[str, Any]]:
     """Run ``python -m synthlib curves run *argv`` after measuring the ceiling; the exit status and the timing."""
     args = synthlib_parser().parse_args(["curves", "run", *argv])
@@ -58,6 +74,7 @@ def timed_curves(argv: Sequence[str]) -> tuple[int, dict[str, Any]]:
         load_records(LEARNING_CURVES.runs_dir(args.results)) if LEARNING_CURVES.runs_dir(args.results).is_dir() else []
     )
     environment = environment_info()
+    of_datasets = [r for r in records if r.dataset in args.datasets]
     timing = {
         "grid": args.grid,
         "datasets": list(args.datasets),
@@ -66,6 +83,10 @@ def timed_curves(argv: Sequence[str]) -> tuple[int, dict[str, Any]]:
         "scaled_to_reference_s": round(scaled_to_reference(wall, ceilings.matmul_gflops), 1),
         "reference_matmul_gflops": REFERENCE_MATMUL_GFLOPS,
         "by_kind": seconds_by_kind(records, started_unix, LEARNING_CURVES.kinds()),
+        "all_records": {
+            "by_kind": seconds_by_kind(of_datasets, 0.0, LEARNING_CURVES.kinds()),
+            "machines": machines_of(of_datasets),
+        },
         "ceilings": ceilings.to_dict(),
         "torch_threads": torch.get_num_threads(),
         "exit_status": status,
@@ -93,4 +114,4 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["TIMING", "main", "seconds_by_kind", "timed_curves"]
+__all__ = ["TIMING", "machines_of", "main", "seconds_by_kind", "timed_curves"]

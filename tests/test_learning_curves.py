@@ -314,6 +314,9 @@ def test_the_timed_grid_writes_wall_time_ceiling_and_time_per_column_kind(tmp_pa
     assert {k: v["runs"] for k, v in written["by_kind"].items()} == {"all": 2, "frozen": 1, "trained": 1}
     _, again = timed_curves([*argv, "--sizes", "1", "--seeds", "0", "--", "synthetic_gray"])
     assert again["by_kind"] == {}  # reused records took no time in this call
+    # ...but the grid's whole run time, over every call, is still there
+    assert again["all_records"]["by_kind"] == written["by_kind"]
+    assert sum(again["all_records"]["machines"].values()) == 2
 
 
 def test_under_early_stopping_every_trained_column_stops_on_its_validation_split_and_says_how(gray, tmp_path):

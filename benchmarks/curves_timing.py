@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ import torch
 from benchmarks.ceilings import measure_ceilings
 from benchmarks.study_timing import REFERENCE_MATMUL_GFLOPS, scaled_to_reference
 from synthlib.atomic import write_text_atomic
+from synthlib.audit import record_machine
 from synthlib.cli import main as synthlib_main
 from synthlib.cli import parser as synthlib_parser
 from synthlib.device import resolve_device
@@ -51,16 +53,8 @@ def seconds_by_kind(records: Iterable[RunRecord], since_unix: float, kinds: dict
 
 
 def machines_of(records: Iterable[RunRecord]) -> dict[str, int]:
-    """How many ``records`` each machine and thread count ran (``environment.machine`` of the records)."""
-    found: dict[str, int] = {}
-    for record in records:
-        machine = (record.environment or {}).get("machine", {})
-        name = (
-            f"{machine.get('cpu_model', 'unknown')} {machine.get('cpu_capability', '')}".strip()
-            + f", {machine.get('threads', '?')} thread(s)"
-        )
-        found[name] = found.get(name, 0) + 1
-    return dict(sorted(found.items()))
+    """How many ``records`` each machine ran (``audit.record_machine``: CPU, capability, thread count)."""
+    return dict(sorted(Counter(record_machine(record) for record in records).items()))
 
 
 def timed_curves(argv: Sequence[str]) -> tuple[int, dict[str, Any]]:

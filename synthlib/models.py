@@ -135,12 +135,11 @@ def conv2d_same(images: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     caller gets the channels-last path (``python -m benchmarks.conv_layout`` times it).
     Inside ``torch.func`` transforms (``vmap``), which cannot query a layout, the images are taken as given.
     """
-    if torch._C._functorch.maybe_current_level() is not None:  # inside vmap / grad: no layout queries
-        pass
-    elif images.shape[1] == 1:
+    in_transform = torch._C._functorch.maybe_current_level() is not None  # vmap / grad: no layout queries
+    if not in_transform and images.shape[1] == 1:
         height, width = images.shape[-2:]
         images = images.contiguous().as_strided(images.shape, (height * width, 1, width, 1))
-    else:
+    elif not in_transform:
         images = images.contiguous(memory_format=torch.channels_last)
     return F.conv2d(images, kernels, padding=kernels.shape[-1] // 2)
 

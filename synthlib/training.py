@@ -9,9 +9,9 @@ given machine (and thread count).
 
 Early stopping (``synthlib.stopping``): with ``TrainConfig.patience`` set, ``epochs`` is the maximum; ``fit``
 then needs ``validation=(inputs, labels)``, scores it after every epoch (or every ``validation_every``-th, a
-training strip, and the last), stops by the rule and restores the
-parameters of the best epoch. ``fit_until_plateau`` does the same and returns the run's ``Stopping`` (epoch
-kept, epochs run, whether it stopped at the maximum, best validation accuracy). Without ``patience`` nothing
+training strip, and the last), stops by the rule and restores the parameters of the best scored epoch.
+``fit_until_plateau`` does the same and returns the run's ``Stopping`` (epoch kept, epochs run, whether it
+stopped at the maximum, best validation accuracy). Without ``patience`` nothing
 is scored and training is exactly the fixed-length loop.
 """
 

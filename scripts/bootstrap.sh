@@ -29,3 +29,11 @@ if [ ! -x "$synthlib_venv/bin/python" ] || [ "$(cat "$synthlib_stamp" 2>/dev/nul
     echo "$synthlib_want" >"$synthlib_stamp"
 fi
 export PATH="$synthlib_venv/bin:$PATH"
+# glibc's malloc gives freed blocks of several MiB back to the kernel (mmap above an adaptive threshold, and
+# trimming the heap's top), so every training step's tensors of the same size (a CIFAR-10 minibatch's conv
+# maps and their gradient: 16 MiB each) fault their pages in again and the kernel zeroes them. Keep freed
+# blocks of up to 32 MiB (glibc's largest threshold) in the heap instead: the same arithmetic, bit for bit,
+# with far fewer page faults (python -m benchmarks.allocator measures it; docs/speed.md). A value already
+# set wins.
+export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-33554432}"
+export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-4294967296}"

@@ -84,14 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="default: PyTorch's (one per core)")
     parser.add_argument("--child", choices=sorted(SHAPES), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child:
-        import torch
-
-        print(json.dumps(child(args.child, args.steps, args.threads or torch.get_num_threads())))
-        return 0
     import torch
 
     threads = args.threads or torch.get_num_threads()
+    if args.child:
+        print(json.dumps(child(args.child, args.steps, threads)))
+        return 0
     print(f"{args.steps} steps of training + one prediction pass, {threads} thread(s), best of {args.repeats}")
     print("| shape | malloc | wall s | user s | sys s | minor faults | default / kept (wall) |")
     print("|---|---|--:|--:|--:|--:|--:|")

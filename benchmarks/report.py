@@ -11,12 +11,13 @@ import math
 import os
 import platform
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import torch
 
+from benchmarks.allocator import KEEP_FREED
 from benchmarks.ceilings import Ceilings
 from benchmarks.flops import PHASES_WITH_FLOPS, naive_run_flops, phase_flops
 from benchmarks.plan import BenchmarkPlan
@@ -472,8 +473,8 @@ def cpu_model() -> str:
 
 @dataclass(frozen=True)
 class Machine:
-    """The CPU, its cores and threads, the device, and the load average at start and end (library
-    versions are in the report's ``environment``)."""
+    """The CPU, its cores and threads, the device, the load average at start and end and the malloc settings
+    both paths ran with (library versions are in the report's ``environment``)."""
 
     cpu_model: str
     logical_cpus: int | None
@@ -485,6 +486,8 @@ class Machine:
     platform: str
     load_average_at_start: tuple[float, ...]
     load_average_at_end: tuple[float, ...] = ()
+    worker_malloc: dict[str, str] = field(default_factory=lambda: dict(KEEP_FREED))
+    """The glibc malloc variables both workers run with (``benchmarks.workers.run_in_subprocess``)."""
 
 
 def machine_info(device: torch.device) -> Machine:
@@ -569,6 +572,11 @@ def build_report(
 # --- Markdown and text ------------------------------------------------------------------------------
 
 
+def malloc_line(machine: Machine) -> str:
+    """The workers' malloc variables as ``NAME=value`` pairs (``"glibc's defaults"`` when none)."""
+    return " ".join(f"`{name}={value}`" for name, value in sorted(machine.worker_malloc.items())) or "glibc's defaults"
+
+
 def code_line(report: Report) -> str:
     """The code the report measured: its commit, and whether the working tree had uncommitted changes."""
     dirty = " with uncommitted changes" if report.environment["git_dirty"] else ""
@@ -602,8 +610,8 @@ def report_markdown(report: Report) -> str:
 
     lines = [
         f"Measured {report.date[:10]} on {machine.cpu_model} ({ceilings.threads} threads, "
-        f"{machine.device_name}), torch {report.environment['torch']}, {report.mode} mode, {code_line(report)}. "
-        f"Ceilings: fp32 matmul {ceilings.matmul_gflops:.0f} GFLOP/s, "
+        f"{machine.device_name}), torch {report.environment['torch']}, {report.mode} mode, {code_line(report)}, "
+        f"malloc for both paths: {malloc_line(machine)}. Ceilings: fp32 matmul {ceilings.matmul_gflops:.0f} GFLOP/s, "
         f"copy bandwidth {ceilings.bandwidth_gbs:.1f} GB/s. Targets in seconds are stated for a "
         f"{REFERENCE_MATMUL_GFLOPS:.0f} GFLOP/s ceiling: a time counts scaled by the ceiling measured with it.",
         "",

@@ -9,13 +9,16 @@ resident memory is its own:
 
     python -m benchmarks.workers {project,naive} [--quick] [--data DIR] [--device auto] [--threads N]
 
-prints the worker's result as one JSON line on stdout (progress goes to stderr).
+prints the worker's result as one JSON line on stdout (progress goes to stderr). Both workers run with the
+allocator the study runs with (``benchmarks.allocator.KEEP_FREED``, which ``scripts/bootstrap.sh`` exports),
+whatever the calling process has, so the two paths are timed alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -28,6 +31,7 @@ from typing import Any
 
 import torch
 
+from benchmarks.allocator import KEEP_FREED
 from benchmarks.naive import naive_run
 from benchmarks.plan import BenchmarkPlan, add_plan_arguments, plan_arguments, plan_from_args
 from benchmarks.runs import BenchmarkRun
@@ -181,7 +185,8 @@ def run_in_subprocess(kind: str, plan: BenchmarkPlan) -> dict[str, Any]:
     """Run worker ``kind`` for ``plan`` in a subprocess (its log lines pass through on stderr); its JSON."""
     log(f"starting the {kind} path in a subprocess")
     command = [sys.executable, "-m", "benchmarks.workers", kind, *plan_arguments(plan)]
-    completed = subprocess.run(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True, check=False)
+    environment = {**os.environ, **KEEP_FREED}
+    completed = subprocess.run(command, cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE, text=True, check=False)
     if completed.returncode != 0:
         raise RuntimeError(f"the {kind} worker failed with exit status {completed.returncode}")
     lines = [line for line in completed.stdout.splitlines() if line.strip()]

@@ -108,6 +108,12 @@ kernels, oneDNN's and MKL's instruction sets, MKL's conditional reproducibility)
 when they are set."""
 
 
+ALLOCATOR_VARIABLES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+"""glibc malloc's tunables that decide whether freed blocks go back to the kernel (``scripts/bootstrap.sh``
+sets both so that a training step's tensors are reused): they change speed, never a number; a record names
+them when they are set."""
+
+
 def cpu_model() -> str:
     """The CPU's model name (``/proc/cpuinfo``'s "model name", else ``platform.processor()``), or
     ``"unknown"``."""
@@ -133,8 +139,8 @@ def cpu_capability() -> str:
 def machine_info(device: object = "cpu") -> dict[str, Any]:
     """The machine a run is computed on: ``device`` (``"cpu"`` or ``"cuda"``), ``cpu_model``,
     ``cpu_capability``, ``threads`` (PyTorch's intra-op thread count), ``forced`` (the variables of
-    ``FORCED_PATH_VARIABLES`` that are set, with their values) and, on CUDA, ``gpu``, ``cuda`` and
-    ``cudnn`` versions. Nothing in it is a path; it is not part of any key."""
+    ``FORCED_PATH_VARIABLES`` that are set, with their values), ``malloc`` (those of
+    ``ALLOCATOR_VARIABLES`` that are set) and, on CUDA, ``gpu``, ``cuda`` and ``cudnn`` versions. Nothing in it is a path; it is not part of any key."""
     import torch
 
     kind = device.type if isinstance(device, torch.device) else str(device).split(":")[0]
@@ -144,6 +150,7 @@ def machine_info(device: object = "cpu") -> dict[str, Any]:
         "cpu_capability": cpu_capability(),
         "threads": torch.get_num_threads(),
         "forced": {name: os.environ[name] for name in FORCED_PATH_VARIABLES if os.environ.get(name)},
+        "malloc": {name: os.environ[name] for name in ALLOCATOR_VARIABLES if os.environ.get(name)},
     }
     if kind == "cuda":
         index = device.index if isinstance(device, torch.device) and device.index is not None else None

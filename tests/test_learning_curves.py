@@ -41,6 +41,7 @@ from synthlib.seeding import make_generator
 from synthlib.training import TrainConfig
 from synthlib.tuning import TuningResult
 from tests.conftest import REPO_ROOT
+from tests.test_real_data import tolerance_pp
 
 QUIET = {"log": lambda _: None, "device": "cpu"}
 FROZEN = TrainConfig(epochs=2, batch_size=16, input_norm="unit")
@@ -286,8 +287,12 @@ def test_the_records_check_recomputes_each_curve_records_key(gray, tmp_path):
 
 @pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
 def test_committed_curves_at_38_per_class_are_sounds_own_runs(dataset):
-    """At the size sound ran, the learning curves plan sound's runs exactly: the same key, so the same test
-    accuracy, seed by seed (the step budget at 38 per class is the tuned setting itself)."""
+    """At the size sound ran, the learning curves plan sound's runs exactly: the same key, seed by seed (the
+    step budget at 38 per class is the tuned setting itself). The test accuracy is the same to within the
+    column's measured rounding tolerance (``tests/test_real_data.py``): the curves train a seed's frozen heads
+    in one batched model with more columns than sound's, and a batched matmul of another width rounds
+    otherwise (measured: every fully trained run and baseline identical, frozen heads within 1.71 points,
+    sound's unstable MNIST log-normal)."""
     sound_runs = REPO_ROOT / "results" / "sound" / "runs" / dataset
     curve_runs = LEARNING_CURVES.runs_dir(REPO_ROOT / "results") / dataset
     compared = 0
@@ -296,7 +301,11 @@ def test_committed_curves_at_38_per_class_are_sounds_own_runs(dataset):
             ours = json.loads((curve_runs / f"{column}__n0038__seed{seed}.json").read_text())
             theirs = json.loads((sound_runs / f"{column}__seed{seed}.json").read_text())
             assert ours["config_hash"] == theirs["config_hash"], (column, seed)
-            assert ours["test_accuracy"] == theirs["test_accuracy"], (column, seed)
+            tolerance, why = tolerance_pp("sound", dataset, column)
+            difference = abs(100 * ours["test_accuracy"] - 100 * theirs["test_accuracy"])
+            if column in ("fully_trained", "logreg_pixels", "scattering"):
+                assert difference == 0, (column, seed, difference)
+            assert difference <= tolerance, (column, seed, difference, why)
             compared += 1
     assert compared == 30
 

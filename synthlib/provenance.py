@@ -140,7 +140,8 @@ def machine_info(device: object = "cpu") -> dict[str, Any]:
     """The machine a run is computed on: ``device`` (``"cpu"`` or ``"cuda"``), ``cpu_model``,
     ``cpu_capability``, ``threads`` (PyTorch's intra-op thread count), ``forced`` (the variables of
     ``FORCED_PATH_VARIABLES`` that are set, with their values), ``malloc`` (those of
-    ``ALLOCATOR_VARIABLES`` that are set) and, on CUDA, ``gpu``, ``cuda`` and ``cudnn`` versions. Nothing in it is a path; it is not part of any key."""
+    ``ALLOCATOR_VARIABLES`` that are set) and, on CUDA, ``gpu``, ``cuda`` and ``cudnn`` versions. Nothing
+    in it is a path; it is not part of any key."""
     import torch
 
     kind = device.type if isinstance(device, torch.device) else str(device).split(":")[0]

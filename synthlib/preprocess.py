@@ -69,16 +69,41 @@ def normalise(images: torch.Tensor, train_images: torch.Tensor, input_norm: str)
 
 
 def _flat_float(images: np.ndarray, steps: tuple[str, ...]) -> np.ndarray:
-    """uint8 ``(N, H, W, C)`` -> float32 on the 0-255 scale, padded / replicated as ``steps`` say."""
-    x = images.astype(np.float32)
+    """uint8 ``(N, H, W, C)`` -> float32 on the 0-255 scale, padded / replicated as ``steps`` say.
+
+    Written straight into one array of the final shape (zeros where ``pad_to_32`` pads, the one channel
+    copied into three for ``gray_to_rgb``): no intermediate float copy of the images."""
+    n, height, width, channels = images.shape
+    side_h, side_w = height, width
+    top = left = 0
     if "pad_to_32" in steps:
-        pad = (32 - x.shape[1]) // 2
-        if pad < 0:
-            raise ValueError(f"pad_to_32 needs images of at most 32x32, got {x.shape[1]}x{x.shape[2]}")
-        x = np.pad(x, ((0, 0), (pad, 32 - x.shape[1] - pad), (pad, 32 - x.shape[2] - pad), (0, 0)))
-    if "gray_to_rgb" in steps and x.shape[3] == 1:
-        x = np.repeat(x, 3, axis=3)
-    return x.reshape(len(x), -1)
+        if height > 32 or width > 32:
+            raise ValueError(f"pad_to_32 needs images of at most 32x32, got {height}x{width}")
+        side_h = side_w = 32
+        top, left = (32 - height) // 2, (32 - width) // 2
+    out_channels = 3 if "gray_to_rgb" in steps and channels == 1 else channels
+    x = np.zeros((n, side_h, side_w, out_channels), dtype=np.float32)
+    x[:, top : top + height, left : left + width, :] = images  # uint8 -> float32 is exact; broadcasts 1 -> 3
+    return x.reshape(n, -1)
+
+
+FIT_ROWS = 4096
+"""Images per block when ``AuthorsCodePreprocessing.fit`` computes per-image statistics: each image's mean and
+std are reductions over its own row, so blocks give the same bits as the whole array at once, and only one
+block's temporaries (4,096 x 3,072 floats, 48 MiB) exist beside the training set, not several copies of it."""
+
+
+def _row_blocks(n: int, rows: int = FIT_ROWS) -> list[slice]:
+    return [slice(start, min(start + rows, n)) for start in range(0, n, rows)]
+
+
+def _image_stds(x: np.ndarray, mean_image: np.ndarray) -> np.ndarray:
+    """Per image of ``x - mean_image``: its std (ddof 1) about its own mean, block by block."""
+    stds = np.empty(len(x), dtype=x.dtype)
+    for rows in _row_blocks(len(x)):
+        z = x[rows] - mean_image
+        stds[rows] = (z - z.mean(axis=1, keepdims=True)).std(axis=1, ddof=1)
+    return stds
 
 
 def _contrast_normalise(z: np.ndarray, mean_std: float) -> np.ndarray:
@@ -112,14 +137,12 @@ class AuthorsCodePreprocessing:
         mean_image = train.mean(axis=0)
         mean_std, whitening = 1.0, None
         if "contrast" in steps:
-            stds = [
-                (z - z.mean(axis=1, keepdims=True)).std(axis=1, ddof=1)
-                for z in (train - mean_image, _flat_float(test_images, steps) - mean_image)
-            ]
+            stds = [_image_stds(train, mean_image), _image_stds(_flat_float(test_images, steps), mean_image)]
             mean_std = float(np.concatenate(stds).mean())
-            train = _contrast_normalise(train - mean_image, mean_std)
-        else:
-            train = train - mean_image
+            for rows in _row_blocks(len(train)):  # in place: the same values, one copy of the training set
+                train[rows] = _contrast_normalise(train[rows] - mean_image, mean_std)
+        elif "whiten" in steps:
+            np.subtract(train, mean_image, out=train)
         if "whiten" in steps:
             z = torch.from_numpy(np.ascontiguousarray(train))
             covariance = (z.T @ z).double() / (len(train_images) + len(test_images))

@@ -27,7 +27,7 @@ from synthlib.experiment import (
 )
 from synthlib.features import FeatureScaler, frozen_features
 from synthlib.models import ArchitectureConfig, conv2d_same, conv_features
-from synthlib.preprocess import AuthorsCodePreprocessing
+from synthlib.preprocess import AUTHORS_CODE_STEPS, FIT_ROWS, AuthorsCodePreprocessing, _flat_float
 from synthlib.protocols import (
     AUTHORS_CODE_ARCH,
     Protocol,
@@ -416,6 +416,68 @@ def test_authors_whitening_follows_constructCifarImdb():
     expected = z @ (vectors * scale) @ vectors.T
     ours = pre(train).permute(0, 2, 3, 1).reshape(len(train), -1).double().numpy()
     np.testing.assert_allclose(ours, expected, rtol=1e-3, atol=1e-3)
+
+
+def _fit_whole_array(train_images: np.ndarray, test_images: np.ndarray, steps: tuple[str, ...]):
+    """``AuthorsCodePreprocessing.fit``'s arithmetic on whole arrays, as the authors' code does it: float copies
+    of every image set, per-image statistics over the full array (the reference for the block-wise fit)."""
+
+    def flat(images: np.ndarray) -> np.ndarray:
+        x = images.astype(np.float32)
+        if "pad_to_32" in steps:
+            pad = (32 - x.shape[1]) // 2
+            x = np.pad(x, ((0, 0), (pad, 32 - x.shape[1] - pad), (pad, 32 - x.shape[2] - pad), (0, 0)))
+        if "gray_to_rgb" in steps and x.shape[3] == 1:
+            x = np.repeat(x, 3, axis=3)
+        return x.reshape(len(x), -1)
+
+    train = flat(train_images)
+    mean_image = train.mean(axis=0)
+    mean_std, whitening = 1.0, None
+    if "contrast" in steps:
+        stds = [
+            (z - z.mean(axis=1, keepdims=True)).std(axis=1, ddof=1)
+            for z in (train - mean_image, flat(test_images) - mean_image)
+        ]
+        mean_std = float(np.concatenate(stds).mean())
+        z = train - mean_image
+        z = z - z.mean(axis=1, keepdims=True)
+        train = z * (mean_std / np.maximum(z.std(axis=1, ddof=1, keepdims=True), 40.0))
+    else:
+        train = train - mean_image
+    if "whiten" in steps:
+        z = torch.from_numpy(np.ascontiguousarray(train))
+        covariance = (z.T @ z).double() / (len(train_images) + len(test_images))
+        eigenvalues, vectors = torch.linalg.eigh(covariance)
+        scale = eigenvalues.clamp_min(0).mean().sqrt() / eigenvalues.clamp_min(0).sqrt().clamp_min(10.0)
+        whitening = ((vectors * scale) @ vectors.T).float().numpy()
+    return mean_image, mean_std, whitening, flat(train_images)
+
+
+@pytest.mark.parametrize(
+    ("shape", "steps"),
+    [
+        ((4, 4, 3), ("mean", "contrast", "whiten")),
+        ((4, 4, 3), ("mean", "contrast")),
+        ((5, 5, 1), AUTHORS_CODE_STEPS["mnist"]),
+    ],
+)
+def test_block_wise_fit_equals_the_whole_array_fit_bit_for_bit(shape, steps):
+    """The fit holds one float copy of the training set and computes per-image statistics in blocks of
+    ``FIT_ROWS`` images (the whole-array arithmetic peaked at 3.5 GB on CIFAR-10); every statistic, and every
+    preprocessed image, is the same bit for bit. More images than one block, so the blocks' seams are tested."""
+    rng = np.random.default_rng(2)
+    train = rng.integers(0, 256, size=(FIT_ROWS + 37, *shape), dtype=np.uint8)
+    test = rng.integers(0, 256, size=(300, *shape), dtype=np.uint8)
+    pre = AuthorsCodePreprocessing.fit(train, test, steps)
+    mean_image, mean_std, whitening, flat_train = _fit_whole_array(train, test, steps)
+    np.testing.assert_array_equal(pre.mean_image, mean_image)
+    assert pre.mean_std == mean_std
+    if whitening is None:
+        assert pre.whitening is None
+    else:
+        np.testing.assert_array_equal(pre.whitening, whitening)
+    np.testing.assert_array_equal(_flat_float(train, steps), flat_train)
 
 
 def test_contrast_normalisation_zeroes_each_image_mean():

@@ -15,7 +15,7 @@ from synthlib.columns import PAPER_METHODS, Method, get_methods
 from synthlib.data import load_dataset
 from synthlib.engine import RunContext, execute
 from synthlib.experiment import RunConfig, build_model, cnn_jobs, prepare_split, run_one, train_and_score
-from synthlib.features import extract_features
+from synthlib.features import FeatureScaler, extract_features
 from synthlib.models import ArchitectureConfig, PaperCNN, conv_features, init_
 from synthlib.samplers import register_sampler, sample_kernels
 from synthlib.seeding import make_generator
@@ -185,6 +185,29 @@ def test_extract_features_chunked_equals_unchunked(split, feature_grid):
     assert chunked.flatten(1).shape == (150, arch.feature_width(28))
     torch.testing.assert_close(chunked, whole, rtol=0, atol=1e-5)
     torch.testing.assert_close(whole, conv_features(images, kernels, arch), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("feature_grid", [4, None])
+def test_extract_features_equals_a_concatenation_of_its_chunks_bit_for_bit(split, feature_grid):
+    """The features are written chunk by chunk into one tensor; the same values, bit for bit, as the chunks'
+    concatenation, in the contiguous ``(N, C, H, W)`` layout, with the last chunk short."""
+    arch = ArchitectureConfig(feature_grid=feature_grid)
+    kernels = sample_kernels("lognormal", 64, 1, 5, torch.Generator().manual_seed(1))
+    images = split.x_test[:150].contiguous(memory_format=torch.channels_last)
+    ours = extract_features(images, kernels, arch, batch_size=64)
+    layout = [kernels.contiguous(memory_format=torch.channels_last)]
+    chunks = [conv_features(images[i : i + 64], layout, arch) for i in range(0, 150, 64)]
+    assert torch.equal(ours, torch.cat(chunks).contiguous())
+    assert ours.is_contiguous() and ours.shape[0] == 150
+    assert extract_features(images[:0], kernels, arch).shape == (0, *ours.shape[1:])
+
+
+def test_feature_scaler_in_place_equals_the_copy_bit_for_bit():
+    features = torch.randn(40, 8, 3, 3, generator=torch.Generator().manual_seed(2)) * 5 + 3
+    scaler = FeatureScaler.fit(features[:30])
+    copied = scaler(features)
+    in_place = features.clone()
+    assert scaler.standardise_(in_place) is not None and torch.equal(in_place, copied)
 
 
 def test_accuracy_is_an_exact_fraction():

@@ -141,7 +141,8 @@ def scattering_features(
     position; 32x32x3 -> 3 x 81 x 8 x 8 = 15552, 28x28x1 -> 81 x 7 x 7 = 3969), ordered channel,
     coefficient, row, column. Computed in batches of ``batch_size`` under ``torch.inference_mode``;
     each image is transformed independently, so the batch size does not change the values (bit for
-    bit on the CPU). No caching here (see ``ScatteringCache``).
+    bit on the CPU). Each batch is written into one preallocated array (CIFAR-10's test set: 0.62 GB, held
+    once rather than as batches and their concatenation). No caching here (see ``ScatteringCache``).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -151,13 +152,13 @@ def scattering_features(
     if len(images) == 0:
         return np.zeros((0, scattering_feature_count((height, width, channels), J, L)), np.float32)
     transform = scattering_transform((height, width), J=J, L=L, device=dev)
-    chunks = []
+    features = np.empty((len(images), scattering_feature_count((height, width, channels), J, L)), np.float32)
     with torch.inference_mode():
-        for start in range(0, len(images), batch_size):
+        for start in range(0, len(images), batch_size):  # each batch written into ``features``: one copy
             nchw = np.ascontiguousarray(unit_images(images[start : start + batch_size]).transpose(0, 3, 1, 2))
             coefficients = transform(torch.from_numpy(nchw).to(dev))
-            chunks.append(coefficients.reshape(len(nchw), -1).cpu().numpy())
-    return np.concatenate(chunks)
+            features[start : start + len(nchw)] = coefficients.reshape(len(nchw), -1).cpu().numpy()
+    return features
 
 
 # --- scattering cache -----------------------------------------------------------------------------------

@@ -464,7 +464,7 @@ def _fit_whole_array(train_images: np.ndarray, test_images: np.ndarray, steps: t
 )
 def test_block_wise_fit_equals_the_whole_array_fit_bit_for_bit(shape, steps):
     """The fit holds one float copy of the training set and computes per-image statistics in blocks of
-    ``FIT_ROWS`` images (the whole-array arithmetic peaked at 3.5 GB on CIFAR-10); every statistic, and every
+    ``FIT_ROWS`` images (the whole-array arithmetic took a process to 3.22 GB on CIFAR-10); every statistic, and every
     preprocessed image, is the same bit for bit. More images than one block, so the blocks' seams are tested."""
     rng = np.random.default_rng(2)
     train = rng.integers(0, 256, size=(FIT_ROWS + 37, *shape), dtype=np.uint8)

@@ -36,17 +36,17 @@ def extract_features(
     """
     layers = [kernels] if isinstance(kernels, torch.Tensor) else list(kernels)
     kernels = [k.to(images.device).contiguous(memory_format=torch.channels_last) for k in layers]
-    if len(images) == 0:
-        return conv_features(images.contiguous(memory_format=torch.channels_last), kernels, arch).contiguous()
-    features: torch.Tensor | None = None
-    for start in range(0, len(images), batch_size):
-        chunk = conv_features(
+
+    def chunk(start: int) -> torch.Tensor:
+        return conv_features(
             images[start : start + batch_size].contiguous(memory_format=torch.channels_last), kernels, arch
         )
-        if features is None:  # written chunk by chunk into one tensor: no list of chunks, no second copy
-            features = torch.empty((len(images), *chunk.shape[1:]), dtype=chunk.dtype, device=chunk.device)
-        features[start : start + len(chunk)] = chunk
-    assert features is not None
+
+    first = chunk(0)  # written chunk by chunk into one tensor: no list of chunks, no second copy
+    features = torch.empty((len(images), *first.shape[1:]), dtype=first.dtype, device=first.device)
+    features[: len(first)] = first
+    for start in range(batch_size, len(images), batch_size):
+        features[start : start + batch_size] = chunk(start)
     return features
 
 

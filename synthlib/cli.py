@@ -20,7 +20,7 @@ from synthlib.audit import check_results, machine_lines, machine_summary
 from synthlib.data import DatasetError, load_dataset
 from synthlib.evaluate import DEFAULT_DATASETS, DEFAULT_SIZES, evaluate, parse_params
 from synthlib.launch import LaunchError, add_launch_arguments, launch_settings
-from synthlib.learning_curves import GRIDS, LEARNING_CURVES
+from synthlib.learning_curves import CURVE_STUDIES, GRIDS, LEARNING_CURVES
 from synthlib.protocols import get_protocol, protocol_names
 from synthlib.reproduction import compare_folders
 from synthlib.runner import run_study
@@ -94,6 +94,13 @@ def _curves_parser(commands: argparse._SubParsersAction) -> None:
         "python -m synthlib curves run --grid full --device cuda mnist cifar10",
     )
     run.add_argument("datasets", nargs="+")
+    run.add_argument(
+        "--study",
+        default=LEARNING_CURVES.name,
+        choices=sorted(CURVE_STUDIES),
+        help=f"which learning curves (default {LEARNING_CURVES.name}; learning_curves_plateau: every run stopped "
+        "on its own validation split)",
+    )
     run.add_argument("--grid", default="cpu", choices=sorted(GRIDS))
     run.add_argument("--results", default="results", type=Path)
     run.add_argument("--device", default="auto")
@@ -218,8 +225,11 @@ def _curves(args: argparse.Namespace) -> int:
     if args.action == "show":
         for column in LEARNING_CURVES.columns:
             print(f"{column.name:22s} {column.kind:9s} {column.label}")
-        for grid in GRIDS.values():
-            print(f"grid {grid.name}: {grid.description}")
+        for study in CURVE_STUDIES.values():
+            for grid in study.grids.values():
+                print(f"{study.name}, grid {grid.name}: {grid.description}")
+            if study.stopping is not None:
+                print(f"{study.name}, training length: {study.stopping.describe()}")
         return 0
     failures = []
     try:
@@ -231,7 +241,7 @@ def _curves(args: argparse.Namespace) -> int:
         data = load_dataset(dataset)
         try:
             outcome = run_study(
-                LEARNING_CURVES,
+                CURVE_STUDIES[args.study],
                 data,
                 args.results,
                 settings,

@@ -219,15 +219,22 @@ class CurveStopping:
     from 1 image per class (one minibatch per epoch) to the full set (hundreds):
 
     - patience: ``patience_epochs``, or ``patience_steps`` optimiser steps where an epoch is shorter;
-    - maximum: ``max_epochs_floor`` epochs, or ``max_steps`` optimiser steps where an epoch is shorter."""
+    - maximum: ``max_epochs_floor`` epochs, or ``max_steps`` optimiser steps where an epoch is shorter;
+    - validation (``strip_steps``, optional): scored once per training strip of at least ``strip_steps``
+      optimiser steps (Prechelt 1998's strips): after every epoch where an epoch has that many minibatches,
+      else every ``ceil(strip_steps / minibatches per epoch)`` epochs, and after the last epoch allowed.
+      At 1 image per class an epoch is one minibatch, and scoring the validation split after each took
+      three times as long as the step itself (``docs/learning_curves.md``)."""
 
     patience_epochs: int
     patience_steps: int
     max_epochs_floor: int
     max_steps: int
+    strip_steps: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("patience_epochs", "patience_steps", "max_epochs_floor", "max_steps"):
+        names = ("patience_epochs", "patience_steps", "max_epochs_floor", "max_steps")
+        for name in (*names, *(("strip_steps",) if self.strip_steps is not None else ())):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -243,11 +250,23 @@ class CurveStopping:
     def max_epochs(self, steps_per_epoch: int) -> int:
         return max(self.max_epochs_floor, math.ceil(self.max_steps / steps_per_epoch))
 
+    def validation_every(self, steps_per_epoch: int) -> int | None:
+        """Epochs per training strip (None without ``strip_steps``: validation after every epoch)."""
+        if self.strip_steps is None:
+            return None
+        return max(1, math.ceil(self.strip_steps / steps_per_epoch))
+
     def describe(self) -> str:
         return (
             f"early stopping on each run's own validation split: patience {self.patience_epochs} epochs, or "
             f"{self.patience_steps} optimiser steps where an epoch is shorter; at most {self.max_epochs_floor} "
             f"epochs, or {self.max_steps} steps where an epoch is shorter; the best epoch's parameters kept"
+            + (
+                ""
+                if self.strip_steps is None
+                else f"; validation scored once per strip of at least {self.strip_steps} optimiser steps (every "
+                f"epoch where an epoch has {self.strip_steps} minibatches or more) and after the last epoch"
+            )
         )
 
 
@@ -259,7 +278,12 @@ def train_setting(
     38 per class). With it: ``stopping``'s maximum as ``epochs`` and its ``patience``, per size."""
     per_epoch = math.ceil(n_classes * per_class / setting.batch_size)
     if stopping is not None:
-        return replace(setting, epochs=stopping.max_epochs(per_epoch), patience=stopping.patience(per_epoch))
+        return replace(
+            setting,
+            epochs=stopping.max_epochs(per_epoch),
+            patience=stopping.patience(per_epoch),
+            validation_every=stopping.validation_every(per_epoch),
+        )
     return replace(setting, epochs=max(1, round(budget_steps(setting, n_classes) / per_epoch)))
 
 
@@ -580,6 +604,40 @@ class LearningCurves(Study):
         lines.append(f"- In all: {len(records)} runs, {total:.1f} minutes of run time.")
         return "\n".join(lines)
 
+    def planned_count(self, column: CurveColumn, dataset: str, grid: str = "cpu") -> int:
+        """The runs ``grid`` plans for ``column`` on ``dataset``, the full set (if the grid runs it) counted once
+        per seed of ``seeds``."""
+        largest = self.grid(grid).limit(column, dataset)
+        below_full = sum(len(self.seeds_at(n)) for n in self.sizes if n <= largest)
+        return below_full + (len(self.seeds) if largest == math.inf else 0)
+
+    def progress_markdown(self, records: Sequence[RunRecord], datasets: Sequence[str], grid: str = "cpu") -> str:
+        """Markdown, per dataset of ``datasets``: how many of ``grid``'s planned runs have a record, per column
+        kind, and how many early-stopped runs stopped at the maximum rather than on a plateau; read from the
+        records, so a grid that runs over several sessions shows where it stands."""
+        kinds = self.kinds()
+        lines = []
+        for dataset in datasets:
+            ran = [r for r in records if r.dataset == dataset and r.protocol == self.name]
+            parts = []
+            for kind in ("frozen", "trained", "baseline"):
+                planned = sum(self.planned_count(c, dataset, grid) for c in self.columns if c.kind == kind)
+                of_kind = [r for r in ran if kinds.get(r.method) == kind]
+                parts.append(f"{kind} {len(of_kind)} of {planned}")
+            minutes = sum(r.timing.get("wall_time_s", 0.0) for r in ran) / 60
+            lines.append(
+                f"- {dataset}: {len(ran)} of {sum(self.planned_count(c, dataset, grid) for c in self.columns)} "
+                f"planned runs ({'; '.join(parts)}); {_at_max_text(ran)} early-stopped runs stopped at the "
+                f"maximum; {minutes:.1f} minutes of run time summed over the records."
+            )
+        return "\n".join(lines)
+
+
+def _at_max_text(records: Sequence[RunRecord]) -> str:
+    """How many of ``records``' early-stopped runs stopped at the maximum, e.g. ``"0 of 212"``."""
+    stopped = [r.stopping for r in records if r.stopping is not None]
+    return f"{sum(bool(s['stopped_at_max']) for s in stopped)} of {len(stopped)}"
+
 
 def _invert(largest: Mapping[str, int]) -> dict[int, list[str]]:
     """``{column: size}`` as ``{size: [columns]}``."""
@@ -591,12 +649,62 @@ def _invert(largest: Mapping[str, int]) -> dict[int, list[str]]:
 
 LEARNING_CURVES = register_study(LearningCurves())
 
+PLATEAU_STOPPING = CurveStopping(
+    patience_epochs=20, patience_steps=800, max_epochs_floor=250, max_steps=4000, strip_steps=20
+)
+"""Every column that trains stops on its own validation split. Chosen on the per-epoch validation curves of
+the committed runs (``docs/learning_curves.md``): their best epochs ranged 6-127 (CIFAR-10)
+and 129-1,609 (MNIST) for frozen heads and 2-38 and 5-308 for full training; a patience of 10 epochs lost up
+to 7 points of the best validation accuracy there, 20 epochs up to 12 points on MNIST (one-minibatch
+epochs), 20 epochs or 800 steps at most 2. The maximum, 4,000 steps or 250 epochs where an epoch is longer
+than 16 minibatches (300 per class and up): at 100 per class 4,000 steps are already 250 epochs, so the
+floor changes no smaller size's maximum, and at 300 per class frozen log-normal heads were still improving
+at epoch 94 of a 100-epoch maximum. Validation once per strip of 20 steps (``CurveStopping.strip_steps``)."""
+
+PLATEAU_MORE_SEEDS: Mapping[int, tuple[int, ...]] = {n: (5, 6, 7, 8, 9) for n in (10, 38, 100)}
+"""Ten seeds at 10, 38 and 100 images per class, the sizes the literature anchors report
+(``synthlib.paper``); five elsewhere."""
+
+PLATEAU_CPU_GRID = CurveGrid(
+    "cpu",
+    "2-core CPU: every column, trained or frozen, and both baselines at every size up to 300 per class; frozen "
+    "columns and the baselines also at 1000 per class",
+    {
+        "trained": {"mnist": 300, "cifar10": 300},
+        "frozen": {"mnist": 1000, "cifar10": 1000},
+        "baseline": {"mnist": 1000, "cifar10": 1000},
+    },
+)
+
+LEARNING_CURVES_PLATEAU = register_study(
+    LearningCurves(
+        name="learning_curves_plateau",
+        label="learning curves, trained to plateau",
+        grids={grid.name: grid for grid in (PLATEAU_CPU_GRID, FULL_GRID)},
+        more_seeds=PLATEAU_MORE_SEEDS,
+        stopping=PLATEAU_STOPPING,
+    )
+)
+"""The learning curves with every training length decided per run by its own validation split
+(``PLATEAU_STOPPING``), ten seeds at the anchored sizes and every column up to 300 per class on the CPU grid.
+Its records (``results/learning_curves_plateau/runs``) accumulate over several sessions of the CPU grid, each
+from a clean commit, reused by key; until the grid is complete the tables and the README are
+``LEARNING_CURVES``', whose step budget they replace."""
+
+CURVE_STUDIES: dict[str, LearningCurves] = {study.name: study for study in (LEARNING_CURVES, LEARNING_CURVES_PLATEAU)}
+"""The learning-curve studies by name (``python -m synthlib curves run --study``)."""
+
 
 __all__ = [
     "LEARNING_CURVES",
+    "LEARNING_CURVES_PLATEAU",
     "LearningCurves",
+    "PLATEAU_CPU_GRID",
+    "PLATEAU_MORE_SEEDS",
+    "PLATEAU_STOPPING",
     "BIOLOGICAL",
     "COLUMNS",
+    "CURVE_STUDIES",
     "CPU_GRID",
     "DEEP2_ARCH",
     "DEEP3_ARCH",

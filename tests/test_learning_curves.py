@@ -22,9 +22,13 @@ from synthlib.engine import PlannedRun, RunContext, execute
 from synthlib.experiment import CnnJob, RunConfig, RunOptions, at_default_init_scale, build_model, cnn_run
 from synthlib.learning_curves import (
     CPU_GRID,
+    CURVE_STUDIES,
     DEEP2_ARCH,
     DEEP3_ARCH,
     LEARNING_CURVES,
+    LEARNING_CURVES_PLATEAU,
+    PLATEAU_STOPPING,
+    SIZES,
     CurveJob,
     CurveStopping,
     budget_steps,
@@ -360,3 +364,50 @@ def test_the_stopping_rule_rejects_a_maximum_below_its_patience():
     rule = CurveStopping(patience_epochs=20, patience_steps=800, max_epochs_floor=100, max_steps=4000)
     assert (rule.patience(1), rule.max_epochs(1)) == (800, 4000)  # one minibatch per epoch
     assert (rule.patience(47), rule.max_epochs(47)) == (20, 100)  # 300 per class, batches of 64
+
+
+def test_the_plateau_curves_run_every_column_up_to_300_per_class_with_ten_seeds_at_the_anchored_sizes():
+    study, full = LEARNING_CURVES_PLATEAU, 4500
+    runs = {"frozen": 0, "trained": 0, "baseline": 0}
+    for dataset in ("mnist", "cifar10"):
+        for column in study.columns:
+            sizes = study.planned_sizes(column, dataset, full)
+            assert max(sizes) == (300 if column.kind == "trained" else 1000), (column.name, dataset)
+            assert sizes == [n for n in SIZES if n <= max(sizes)]
+            if dataset == "cifar10":
+                runs[column.kind] += sum(len(study.seeds_at(n)) for n in sizes)
+        assert study.planned_sizes(study.pick_columns(["deep3_trained"])[0], dataset, full, "full")[-1] == full
+    assert runs == {"frozen": 540, "trained": 495, "baseline": 120}  # per dataset: 2,310 runs on both
+    assert [len(study.seeds_at(n)) for n in SIZES] == [5, 5, 5, 10, 5, 10, 10, 5, 5]
+    assert study.stopping == PLATEAU_STOPPING and LEARNING_CURVES.stopping is None
+    assert CURVE_STUDIES == {"learning_curves": LEARNING_CURVES, "learning_curves_plateau": study}
+    assert "10 at 38 per class (seeds 0–9)" in study.deviations()
+
+
+def test_the_plateau_maximum_is_250_epochs_from_300_per_class_and_4000_steps_below():
+    """Batches of 64 on ten classes: an epoch is 1, 1, 1, 2, 4, 6, 16, 47 and 157 minibatches at 1 to 1000 per
+    class; up to 100 per class 4,000 steps are at least 250 epochs, so the floor changes nothing there."""
+    setting = TrainConfig(epochs=7, batch_size=64)
+    rule = PLATEAU_STOPPING
+    for per_class in SIZES:
+        per_epoch = math.ceil(10 * per_class / 64)
+        trained = train_setting(setting, 10, per_class, rule)
+        by_steps = math.ceil(4000 / per_epoch)
+        assert trained.epochs == (250 if per_class >= 300 else by_steps)
+        assert trained.epochs == max(250, by_steps)
+        assert trained.patience == max(20, math.ceil(800 / per_epoch))
+        assert trained.epochs > trained.patience
+    assert train_setting(setting, 10, 100, rule).epochs == 250  # 16 minibatches: 4,000 steps are 250 epochs
+
+
+@pytest.mark.parametrize("per_class, every", [(1, 20), (2, 20), (10, 10), (38, 4), (100, 2), (300, 1), (1000, 1)])
+def test_validation_is_scored_once_per_strip_of_20_steps(per_class, every):
+    trained = train_setting(TrainConfig(epochs=7, batch_size=64), 10, per_class, PLATEAU_STOPPING)
+    assert trained.validation_every == every
+    assert every * math.ceil(10 * per_class / 64) >= 20 or every == 1
+    assert trained.early_stopping().every == every
+    no_strips = replace(PLATEAU_STOPPING, strip_steps=None)
+    assert train_setting(TrainConfig(epochs=7, batch_size=64), 10, per_class, no_strips).validation_every is None
+    assert "once per strip of at least 20 optimiser steps" in PLATEAU_STOPPING.describe()
+    with pytest.raises(ValueError, match="strip_steps must be a positive integer"):
+        replace(PLATEAU_STOPPING, strip_steps=0)

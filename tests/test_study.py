@@ -10,16 +10,17 @@ from dataclasses import replace
 import pytest
 
 from synthlib.all_studies import dependency_order, get_study, study_names
-from synthlib.learning_curves import LEARNING_CURVES, LearningCurves
+from synthlib.learning_curves import LEARNING_CURVES, LEARNING_CURVES_PLATEAU, LearningCurves
 from synthlib.protocols import Protocol, get_protocol, protocol_names
 from synthlib.study import Study, register_study, unregister_study
 from tests.conftest import REPO_ROOT
 
 
 def test_one_registry_lists_the_protocols_and_the_learning_curves():
-    assert study_names() == ["paper", "authors_code", "sound", "learning_curves"]
+    assert study_names() == ["paper", "authors_code", "sound", "learning_curves", "learning_curves_plateau"]
     assert all(isinstance(get_study(name), Study) for name in study_names())
     assert isinstance(get_study("learning_curves"), LearningCurves) and get_study("learning_curves") is LEARNING_CURVES
+    assert get_study("learning_curves_plateau") is LEARNING_CURVES_PLATEAU
     assert protocol_names() == ["paper", "authors_code", "sound"]  # the protocols are the studies of that kind
     with pytest.raises(ValueError, match="unknown protocol 'learning_curves'; valid protocols are: paper"):
         get_protocol("learning_curves")

@@ -1,25 +1,35 @@
 """The learning curves' grid timed beside the machine's matmul ceiling, measured in the same run.
 
 ``python -m benchmarks.curves_timing ARGS...`` measures the fp32 matmul ceiling (``benchmarks.ceilings``),
-runs ``python -m synthlib curves run ARGS...`` in this process, and writes
-``<results>/learning_curves/timing.json``: the wall seconds, the ceiling, the seconds scaled to the reference
-ceiling (``study_timing.scaled_to_reference``: 359 GFLOP/s), and the run time per column kind summed from the
-records this call wrote (their ``timing.wall_time_s``; records it reused count nothing), with the number of runs
-each. ``all_records`` sums the same over every record of the datasets in the results folder, whichever call wrote
-it, and counts the machines and thread counts the records name: a grid run in several calls (resumed after an
-interruption, or one process per dataset) has its whole run time there. ``run_all.sh`` runs the learning curves
-through it.
+runs ``python -m synthlib curves run ARGS...`` in this process, and writes ``<results>/<study>/timing.json``
+(the study ``--study`` names; ``learning_curves`` by default): the wall seconds, the ceiling, the seconds scaled
+to the reference ceiling (``study_timing.scaled_to_reference``: 359 GFLOP/s), and the run time per column kind
+summed from the records this call wrote (their ``timing.wall_time_s``; records it reused count nothing), with
+the number of runs each. ``all_records`` sums the same over every record of the datasets in the results folder,
+whichever call wrote it, and counts the machines and thread counts the records name: a grid run in several
+calls (resumed after an interruption, or one process per dataset) has its whole run time there. ``calls`` keeps
+every call's own entry (its arguments, wall seconds, ceiling, machine, the runs it finished and their run
+time), the earlier calls read from the file under a lock, so that a grid run as several calls, in parallel
+processes or over several sessions and machines, loses none. ``all_records["scaled_to_reference_s"]`` is the
+records' run time with each machine's seconds scaled by the mean ceiling its calls measured at their thread
+count (NaN while a machine has no call): with one-thread runs and one-thread ceilings, about the grid's wall
+time on a 2-core machine of the reference ceiling running two such processes. ``run_all.sh`` runs
+the learning curves through it.
 
     python -m benchmarks.curves_timing --grid cpu --results results mnist cifar10
+    python -m benchmarks.curves_timing --study learning_curves_plateau --sizes 1 2 5 -- mnist
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import math
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -31,8 +41,8 @@ from synthlib.audit import record_machine
 from synthlib.cli import main as synthlib_main
 from synthlib.cli import parser as synthlib_parser
 from synthlib.device import resolve_device
-from synthlib.learning_curves import LEARNING_CURVES
-from synthlib.provenance import environment_info
+from synthlib.learning_curves import CURVE_STUDIES
+from synthlib.provenance import environment_info, machine_info, machine_label
 from synthlib.records import RunRecord, load_records
 
 TIMING = "timing.json"
@@ -57,6 +67,27 @@ def machines_of(records: Iterable[RunRecord]) -> dict[str, int]:
     return dict(sorted(Counter(record_machine(record) for record in records).items()))
 
 
+def scaled_run_seconds(records: Iterable[RunRecord], calls: Sequence[dict[str, Any]]) -> float:
+    """The records' summed run time, each machine's seconds scaled to the reference ceiling by the mean matmul
+    ceiling that ``calls`` measured on it (``scaled_to_reference``); NaN when a machine has no call."""
+    ceilings: dict[str, list[float]] = {}
+    for call in calls:
+        ceilings.setdefault(call["machine"], []).append(call["matmul_gflops"])
+    total = 0.0
+    for record in records:
+        measured = ceilings.get(record_machine(record))
+        if not measured:
+            return math.nan
+        total += scaled_to_reference(record.timing.get("wall_time_s", 0.0), sum(measured) / len(measured))
+    return round(total, 1)
+
+
+def _earlier_calls(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return list(json.loads(path.read_text()).get("calls", []))
+
+
 def timed_curves(argv: Sequence[str]) -> tuple[int, dict[str, Any]]:
     """Run ``python -m synthlib curves run *argv`` after measuring the ceiling; the exit status and the timing."""
     args = synthlib_parser().parse_args(["curves", "run", *argv])
@@ -64,21 +95,37 @@ def timed_curves(argv: Sequence[str]) -> tuple[int, dict[str, Any]]:
     started_unix, started = time.time(), time.perf_counter()
     status = synthlib_main(["curves", "run", *argv])
     wall = time.perf_counter() - started
-    records = (
-        load_records(LEARNING_CURVES.runs_dir(args.results)) if LEARNING_CURVES.runs_dir(args.results).is_dir() else []
-    )
+    study = CURVE_STUDIES[args.study]
+    records = load_records(study.runs_dir(args.results)) if study.runs_dir(args.results).is_dir() else []
     environment = environment_info()
     of_datasets = [r for r in records if r.dataset in args.datasets]
+    this_call = seconds_by_kind(records, started_unix, study.kinds()).get("all", {"runs": 0, "run_s": 0.0})
+    call = {
+        "datasets": list(args.datasets),
+        "grid": args.grid,
+        "sizes": args.sizes,
+        "columns": args.columns,
+        "wall_s": round(wall, 1),
+        "matmul_gflops": ceilings.matmul_gflops,
+        "torch_threads": torch.get_num_threads(),
+        "machine": machine_label(machine_info(resolve_device(args.device))),
+        "runs": this_call["runs"],
+        "run_s": this_call["run_s"],
+        "git_commit": environment["git_commit"],
+        "git_dirty": environment["git_dirty"],
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     timing = {
+        "study": study.name,
         "grid": args.grid,
         "datasets": list(args.datasets),
         "wall_s": round(wall, 1),
         "matmul_gflops": ceilings.matmul_gflops,
         "scaled_to_reference_s": round(scaled_to_reference(wall, ceilings.matmul_gflops), 1),
         "reference_matmul_gflops": REFERENCE_MATMUL_GFLOPS,
-        "by_kind": seconds_by_kind(records, started_unix, LEARNING_CURVES.kinds()),
+        "by_kind": seconds_by_kind(records, started_unix, study.kinds()),
         "all_records": {
-            "by_kind": seconds_by_kind(of_datasets, 0.0, LEARNING_CURVES.kinds()),
+            "by_kind": seconds_by_kind(of_datasets, 0.0, study.kinds()),
             "machines": machines_of(of_datasets),
         },
         "ceilings": ceilings.to_dict(),
@@ -88,9 +135,14 @@ def timed_curves(argv: Sequence[str]) -> tuple[int, dict[str, Any]]:
         "git_dirty": environment["git_dirty"],
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    folder = LEARNING_CURVES.folder(args.results)
+    folder = study.folder(args.results)
     folder.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(folder / TIMING, json.dumps(timing, indent=2) + "\n")
+    with open(folder / ".timing.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another dataset's process may be writing its call
+        calls = [*_earlier_calls(folder / TIMING), call]
+        timing["calls"] = calls
+        timing["all_records"]["scaled_to_reference_s"] = scaled_run_seconds(of_datasets, calls)
+        write_text_atomic(folder / TIMING, json.dumps(timing, indent=2) + "\n")
     return status, timing
 
 
@@ -108,4 +160,4 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["TIMING", "machines_of", "main", "seconds_by_kind", "timed_curves"]
+__all__ = ["TIMING", "machines_of", "main", "scaled_run_seconds", "seconds_by_kind", "timed_curves"]

@@ -451,7 +451,9 @@ def best_by_size(
     different rules are not ranked together), the column of ``columns`` with the highest mean *validation*
     accuracy among those with records there (ties: the first in ``columns``). The test set plays no part in
     the choice. A row gives the chosen column's test mean and 95% t-interval (over independent draws) and
-    its number of seeds; n_columns and compared (space-separated names), the columns ranked; not_run, the
+    its number of seeds. Where the columns ranked ran different seeds (a grid not yet finished), they are ranked,
+    and every number of the row is computed, on the seeds all of them ran (none in common: no row).
+    n_columns and compared (space-separated names), the columns ranked; not_run, the
     columns of ``columns`` with records in the dataset but none at that size; runner_up, the next column on
     validation, and margin, the chosen column's mean paired validation lead over it in points with a 95%
     paired bootstrap interval over seeds (``paired_margin``; NaN without a runner-up) and the seeds it
@@ -466,13 +468,29 @@ def best_by_size(
         not_run = [c for c in columns if c in set(in_dataset) and c not in set(at_size["column"])]
         runs = frame[(frame["dataset"] == dataset) & (frame["per_class"] == per_class)]
         for length, group in at_size.groupby("length", sort=False):
+            ranked_runs = runs
+            shared = _shared_seeds(runs[runs["column"].isin(group["column"])])
+            if shared is not None:  # the columns ran different seeds: rank them on the seeds all of them ran
+                if not shared:
+                    continue
+                on_shared = [
+                    r
+                    for r in wanted
+                    if r.dataset == dataset
+                    and int(r.config["per_class"]) == per_class
+                    and r.method in set(group["column"])
+                    and int(r.seed) in shared
+                ]
+                group = curve_table(on_shared, order=columns, full=full)
+                ranked_runs = runs[runs["seed"].isin(shared)]
             ranked = group.assign(rank=group["column"].map(rank))
             ranked = ranked.sort_values(["val_mean", "rank"], ascending=[False, True], kind="stable")
             best = ranked.iloc[0]
             runner_up = ranked.iloc[1]["column"] if len(ranked) > 1 else None
             margin: tuple[float, float, float, int] = (math.nan, math.nan, math.nan, 0)
             if runner_up is not None:
-                margin = paired_margin(runs[runs["column"] == best["column"]], runs[runs["column"] == runner_up])
+                by_column = ranked_runs.groupby("column")
+                margin = paired_margin(by_column.get_group(best["column"]), by_column.get_group(runner_up))
             rows.append(
                 {
                     "dataset": dataset,
@@ -501,6 +519,13 @@ def best_by_size(
 # ---------------------------------------------------------------------------------------------
 # Sentences
 # ---------------------------------------------------------------------------------------------
+
+
+def _shared_seeds(runs: pd.DataFrame) -> frozenset[int] | None:
+    """The seeds every column of ``runs`` ran, or None when every column ran the same seeds."""
+    seeds = [frozenset(int(s) for s in group) for _, group in runs.groupby("column")["seed"]]
+    shared = frozenset.intersection(*seeds) if seeds else frozenset()
+    return None if all(s == shared for s in seeds) else shared
 
 
 def size_ranges(sizes: Iterable[int], ladder: Sequence[int]) -> list[list[int]]:

@@ -232,6 +232,22 @@ def test_best_by_size_gives_the_lead_over_the_next_column_with_a_paired_bootstra
     assert best.loc[1, "compared"].split() == ["gabor", "trained", "noisy", "normal"]
 
 
+def test_best_by_size_ranks_columns_that_ran_different_seeds_on_the_seeds_all_of_them_ran():
+    """A grid not yet finished: Gabor has run seeds 0-2, Normal 0-4. Over its own seeds Normal's validation mean
+    is higher (66 against 60) only because of seeds 3 and 4; on the seeds both ran Gabor leads by 10 points."""
+    normal = [record("normal", 1, s, 70.0, val=50.0 if s < 3 else 90.0) for s in SEEDS]
+    gabor_runs = [record("gabor", 1, s, 71.0, val=60.0) for s in range(3)]
+    row = best_by_size(normal + gabor_runs, ["normal", "gabor"]).iloc[0]
+    assert (row["column"], row["runner_up"], row["n_seeds"], row["margin_seeds"]) == ("gabor", "normal", 3, 3)
+    assert row["margin"] == pytest.approx(10.0) and row["margin_low"] == pytest.approx(10.0)
+    assert row["val_mean"] == pytest.approx(60.0) and row["test_mean"] == pytest.approx(71.0)
+    complete = normal + gabor_runs + [record("gabor", 1, s, 71.0, val=60.0) for s in (3, 4)]
+    finished = best_by_size(complete, ["normal", "gabor"]).iloc[0]  # every seed run: ranked on all five
+    assert (finished["column"], finished["n_seeds"], finished["margin_seeds"]) == ("normal", 5, 5)
+    apart = [record("normal", 1, s, 70.0) for s in (0, 1)] + [record("gabor", 1, s, 71.0) for s in (2, 3)]
+    assert best_by_size(apart, ["normal", "gabor"]).empty  # no seed in common: no ranking
+
+
 def test_best_lines_name_each_size_its_best_column_its_margin_and_what_did_not_run():
     text = best_lines(best_by_size(study(), COLUMNS), LABELS)
     assert text.startswith("**cifar10**. Best on validation at each size (lead over the next column")

@@ -330,6 +330,30 @@ def test_the_timed_grid_writes_wall_time_ceiling_and_time_per_column_kind(tmp_pa
     # ...but the grid's whole run time, over every call, is still there
     assert again["all_records"]["by_kind"] == written["by_kind"]
     assert sum(again["all_records"]["machines"].values()) == 2
+    assert written["study"] == "learning_curves"
+
+
+def test_the_timed_grid_of_the_plateau_curves_writes_into_their_own_folder(tmp_path):
+    write_sound_tuning(tmp_path, "synthetic_gray")
+    argv = ["--study", "learning_curves_plateau", "--results", str(tmp_path), "--device", "cpu"]
+    status, timing = timed_curves([*argv, "--columns", "normal", "--sizes", "5", "--", "synthetic_gray"])
+    assert status == 0 and timing["study"] == "learning_curves_plateau"
+    written = json.loads((LEARNING_CURVES_PLATEAU.folder(tmp_path) / "timing.json").read_text())
+    assert written == timing and timing["all_records"]["by_kind"]["frozen"]["runs"] == 5  # seeds 0-4 at 5 per class
+    assert not LEARNING_CURVES.folder(tmp_path).exists()
+    (call,) = timing["calls"]
+    assert call["runs"] == 5 and call["sizes"] == [5] and call["columns"] == ["normal"]
+    assert timing["all_records"]["scaled_to_reference_s"] == pytest.approx(
+        call["run_s"] * call["matmul_gflops"] / 359, abs=0.2
+    )
+    _, again = timed_curves([*argv, "--columns", "normal", "--sizes", "1", "--seeds", "0", "--", "synthetic_gray"])
+    assert [c["sizes"] for c in again["calls"]] == [[5], [1]]  # every call kept, the earlier read from the file
+    assert again["all_records"]["by_kind"]["frozen"]["runs"] == 6
+    records = load_records(LEARNING_CURVES_PLATEAU.runs_dir(tmp_path))
+    assert {r.protocol for r in records} == {"learning_curves_plateau"}
+    for record in records:  # one strip of at least 20 optimiser steps between validations
+        per_epoch = math.ceil(record.n_train / record.config["train"]["batch_size"])
+        assert record.stopping is not None and record.config["train"]["validation_every"] == math.ceil(20 / per_epoch)
 
 
 def test_under_early_stopping_every_trained_column_stops_on_its_validation_split_and_says_how(gray, tmp_path):

@@ -3,7 +3,8 @@
 A block ``<!-- NAME:start -->`` ... ``<!-- NAME:end -->`` may sit in any of ``DOCUMENTS`` (the README and
 every Markdown page of ``docs/``). It holds either the file ``results/<BLOCKS[NAME]>`` or, for the names of
 ``RENDERED``, a rendering of a results file (the README's verdict matrix, from
-``results/verdict_claims.csv``; the learning curves' runs, sizes and minutes, from their run records),
+``results/verdict_claims.csv``; the learning curves' runs, sizes and minutes, and the plateau curves' progress,
+from their run records),
 or, for the names of ``FROM_CODE``, text the library generates (the
 deviations from the paper's text). tests/test_readme.py checks that every document holds exactly what the
 committed results give, so no page can show numbers that the run records do not produce.
@@ -19,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from synthlib.deviations import deviations_markdown
-from synthlib.learning_curves import LEARNING_CURVES
+from synthlib.learning_curves import LEARNING_CURVES, LEARNING_CURVES_PLATEAU
 from synthlib.protocols import default_protocol
 from synthlib.records import load_records
 from synthlib.verdict_matrix import verdict_matrix
@@ -34,6 +35,13 @@ BLOCKS = {
 }
 """Blocks that hold a results file as it is."""
 
+
+def tuned_datasets(curves_runs: Path) -> list[str]:
+    """The datasets whose learning curves can run (``sound`` tuned them), beside ``<results>/<curves>/runs``."""
+    tuning = curves_runs.parent.parent / LEARNING_CURVES_PLATEAU.settings_from / "tuning"
+    return sorted(path.stem for path in tuning.glob("*.json"))
+
+
 RENDERED: dict[str, tuple[str, Callable[[Path], str]]] = {
     "matrix": ("verdict_claims.csv", lambda path: verdict_matrix(pd.read_csv(path))),
     "curves_runs": (
@@ -42,8 +50,15 @@ RENDERED: dict[str, tuple[str, Callable[[Path], str]]] = {
             [r for r in load_records(path) if r.protocol == LEARNING_CURVES.name]
         ),
     ),
+    "plateau_progress": (
+        f"{LEARNING_CURVES_PLATEAU.name}/runs",
+        lambda path: LEARNING_CURVES_PLATEAU.progress_markdown(
+            [r for r in load_records(path) if r.protocol == LEARNING_CURVES_PLATEAU.name], tuned_datasets(path)
+        ),
+    ),
 }
 """Blocks rendered from a results file: name -> (the file, its rendering)."""
+
 
 FROM_CODE: dict[str, Callable[[], str]] = {
     "deviations": deviations_markdown,

@@ -611,6 +611,18 @@ class LearningCurves(Study):
         below_full = sum(len(self.seeds_at(n)) for n in self.sizes if n <= largest)
         return below_full + (len(self.seeds) if largest == math.inf else 0)
 
+    def _size_complete(self, records: Sequence[RunRecord], dataset: str, per_class: int, grid: str) -> bool:
+        """Whether ``records`` hold every run ``grid`` plans at ``per_class`` on ``dataset`` (one that plans none
+        there is not complete)."""
+        planned = {
+            (c.name, seed)
+            for c in self.columns
+            if per_class <= self.grid(grid).limit(c, dataset)
+            for seed in self.seeds_at(per_class)
+        }
+        ran = {(r.method, r.seed) for r in records if r.dataset == dataset and int(r.config["per_class"]) == per_class}
+        return bool(planned) and planned <= ran
+
     def progress_markdown(self, records: Sequence[RunRecord], datasets: Sequence[str], grid: str = "cpu") -> str:
         """Markdown, per dataset of ``datasets``: how many of ``grid``'s planned runs have a record, per column
         kind, and how many early-stopped runs stopped at the maximum rather than on a plateau; read from the
@@ -625,10 +637,13 @@ class LearningCurves(Study):
                 of_kind = [r for r in ran if kinds.get(r.method) == kind]
                 parts.append(f"{kind} {len(of_kind)} of {planned}")
             minutes = sum(r.timing.get("wall_time_s", 0.0) for r in ran) / 60
+            complete = [n for n in self.sizes if self._size_complete(ran, dataset, n, grid)]
             lines.append(
                 f"- {dataset}: {len(ran)} of {sum(self.planned_count(c, dataset, grid) for c in self.columns)} "
-                f"planned runs ({'; '.join(parts)}); {_at_max_text(ran)} early-stopped runs stopped at the "
-                f"maximum; {minutes:.1f} minutes of run time summed over the records."
+                f"planned runs ({'; '.join(parts)}); "
+                + (f"complete at {', '.join(map(str, complete))} per class" if complete else "no size complete yet")
+                + f"; {_at_max_text(ran)} early-stopped runs stopped at the maximum; {minutes:.1f} minutes of run "
+                "time summed over the records."
             )
         return "\n".join(lines)
 

@@ -435,3 +435,26 @@ def test_validation_is_scored_once_per_strip_of_20_steps(per_class, every):
     assert "once per strip of at least 20 optimiser steps" in PLATEAU_STOPPING.describe()
     with pytest.raises(ValueError, match="strip_steps must be a positive integer"):
         replace(PLATEAU_STOPPING, strip_steps=0)
+
+
+def test_the_plateau_grids_progress_is_read_from_the_records():
+    study = LEARNING_CURVES_PLATEAU
+    records = []
+    for column in study.columns:
+        for seed in study.seeds_at(1):
+            stopped = None if column.kind == "baseline" else {"epoch_kept": 3, "epochs_run": 9, "stopped_at_max": False}
+            records.append(replace(curve_record(column.name, 1, seed, None), protocol=study.name, stopping=stopped))
+    records.append(
+        replace(
+            curve_record("normal", 2, 0, None),
+            protocol=study.name,
+            stopping={"epoch_kept": 9, "epochs_run": 9, "stopped_at_max": True},
+        )
+    )
+    text = study.progress_markdown(records, ["mnist", "cifar10"])
+    mnist, cifar10 = text.splitlines()
+    assert mnist.startswith(
+        "- mnist: 101 of 1155 planned runs (frozen 46 of 540; trained 45 of 495; baseline 10 of 120); complete at 1 "
+        "per class; 1 of 91 early-stopped runs stopped at the maximum; 10.1 minutes of run time"
+    )  # 20 columns x 5 seeds at 1 per class, and one run at 2; 6 s each
+    assert cifar10.startswith("- cifar10: 0 of 1155 planned runs") and "no size complete yet" in cifar10

@@ -31,6 +31,7 @@ BLOCKS = {
     "protocols": "protocols.md",
     "table1": f"{default_protocol().name}/table1.md",  # the first registered protocol: the paper's text
     "benchmark": "benchmark.md",
+    "benchmark_intel": "benchmark_intel.md",
     "curves": "learning_curves/headline.md",
 }
 """Blocks that hold a results file as it is."""

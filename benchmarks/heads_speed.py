@@ -7,7 +7,9 @@ trained as one model (``heads.fit_heads``), on random features of the paper's sh
   batch 64, 380 images, 1024-wide features of their own, a generator each): one ``training.fit`` per sampler
   (one job per (seed, sampler)) against one ``fit_heads`` call of the three (``experiment.CnnJob``);
 - tuning of a seed: the 12 settings of ``tuning.TuningGrid`` for 3 samplers (36 heads): one ``fit_heads``
-  call per sampler (the settings of one sampler) against one call of all 36.
+  call per sampler (the settings of one sampler) against one call of all 36;
+- three seeds' samplers: one ``fit_heads`` call per seed (3 heads) against one call of all 9
+  (``samplers_of_three_seeds``: shared labels, so an upper bound of batching across seeds).
 
 Prints the seconds of each path and their ratio (best of ``--repeats``, alternating), and how far the
 trained heads of the two paths end apart. Run it on the library before and after a change of ``heads.py``
@@ -42,6 +44,22 @@ def samplers_of_a_seed(epochs: int) -> Runs:
     heads = [initial_head(1024, 30 + i, train_biases=True) for i in range(len(SAMPLERS))]
     configs = [replace(PAPER_FROZEN, epochs=epochs)] * len(SAMPLERS)
     return heads, maps, configs, [30 + i for i in range(len(SAMPLERS))], list(range(len(SAMPLERS)))
+
+
+def samplers_of_three_seeds(epochs: int) -> Runs:
+    """The frozen columns of three seeds (3 samplers each): the study trains a seed's three heads as one model
+    (``experiment.CnnJob``); here "per sampler" means per seed, against the nine heads as one model. The heads
+    share the labels (``fit_heads`` takes one label tensor), which the seeds' subsets would not: an upper bound of
+    what batching across seeds would save."""
+    heads, maps, configs, seeds, _ = samplers_of_a_seed(epochs)
+    more = [samplers_of_a_seed(epochs) for _ in range(2)]
+    return (
+        heads + [initial_head(1024, 50 + k, train_biases=True) for k in range(6)],
+        maps + [random_maps((64, 4, 4), 50 + k) for k in range(6)],
+        configs + more[0][2] + more[1][2],
+        seeds + [50 + k for k in range(6)],
+        [k // len(SAMPLERS) for k in range(3 * len(SAMPLERS))],
+    )
 
 
 def tuning_of_a_seed(epochs: int) -> Runs:
@@ -124,6 +142,7 @@ def main() -> None:
     print(f"threads: {torch.get_num_threads()}, torch {torch.__version__}")
     compare("samplers of a seed (paper frozen setting)", samplers_of_a_seed(args.epochs), labels, args.repeats)
     compare("tuning of a seed (12 settings x 3 samplers)", tuning_of_a_seed(args.epochs), labels, args.repeats)
+    compare("three seeds' samplers (per seed / as one)", samplers_of_three_seeds(args.epochs), labels, args.repeats)
 
 
 if __name__ == "__main__":

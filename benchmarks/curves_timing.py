@@ -2,19 +2,24 @@
 
 ``python -m benchmarks.curves_timing ARGS...`` measures the fp32 matmul ceiling (``benchmarks.ceilings``),
 runs ``python -m synthlib curves run ARGS...`` in this process, and writes ``<results>/<study>/timing.json``
-(the study ``--study`` names; ``learning_curves`` by default): the wall seconds, the ceiling, the seconds scaled
-to the reference ceiling (``study_timing.scaled_to_reference``: 359 GFLOP/s), and the run time per column kind
-summed from the records this call wrote (their ``timing.wall_time_s``; records it reused count nothing), with
-the number of runs each. ``all_records`` sums the same over every record of the datasets in the results folder,
-whichever call wrote it, and counts the machines and thread counts the records name: a grid run in several
-calls (resumed after an interruption, or one process per dataset) has its whole run time there. ``calls`` keeps
-every call's own entry (its arguments, wall seconds, ceiling, machine, the runs it finished and their run
-time), the earlier calls read from the file under a lock, so that a grid run as several calls, in parallel
-processes or over several sessions and machines, loses none. ``all_records["scaled_to_reference_s"]`` is the
-records' run time with each machine's seconds scaled by the mean ceiling its calls measured at their thread
-count (NaN while a machine has no call): with one-thread runs and one-thread ceilings, about the grid's wall
-time on a 2-core machine of the reference ceiling running two such processes. ``run_all.sh`` runs
-the learning curves through it.
+(the study ``--study`` names; ``learning_curves`` by default):
+
+- the wall seconds, the ceiling and the seconds scaled to the reference ceiling
+  (``study_timing.scaled_to_reference``: 359 GFLOP/s);
+- ``by_kind``: the run time per column kind of the records this call wrote for its datasets (their
+  ``timing.wall_time_s``; records it reused, and those another process wrote meanwhile for another dataset,
+  count nothing), with the number of runs each;
+- ``all_records``: the same summed over every record in the study's folder, whichever call wrote it, in all
+  and per dataset, with the machines and thread counts the records name; a grid run in several calls
+  (resumed after an interruption, one process per dataset, several sessions) has its whole run time there;
+- ``calls``: every call's own entry (arguments, wall seconds, ceiling, machine, the runs it finished and
+  their run time), the earlier ones read from the file under a lock, so that no call of a grid is lost;
+- ``all_records["scaled_to_reference_s"]``: the records' run time, each machine's seconds scaled by the mean
+  ceiling its calls measured at their thread count (null while a machine has no call). With one-thread runs and
+  one-thread ceilings it is about the grid's wall time on a 2-core machine of the reference ceiling running
+  two such processes.
+
+``run_all.sh`` runs the learning curves through it.
 
     python -m benchmarks.curves_timing --grid cpu --results results mnist cifar10
     python -m benchmarks.curves_timing --study learning_curves_plateau --sizes 1 2 5 -- mnist
@@ -24,7 +29,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import math
 import sys
 import time
 from collections import Counter
@@ -67,9 +71,9 @@ def machines_of(records: Iterable[RunRecord]) -> dict[str, int]:
     return dict(sorted(Counter(record_machine(record) for record in records).items()))
 
 
-def scaled_run_seconds(records: Iterable[RunRecord], calls: Sequence[dict[str, Any]]) -> float:
+def scaled_run_seconds(records: Iterable[RunRecord], calls: Sequence[dict[str, Any]]) -> float | None:
     """The records' summed run time, each machine's seconds scaled to the reference ceiling by the mean matmul
-    ceiling that ``calls`` measured on it (``scaled_to_reference``); NaN when a machine has no call."""
+    ceiling that ``calls`` measured on it (``scaled_to_reference``); None when a machine has no call."""
     ceilings: dict[str, list[float]] = {}
     for call in calls:
         ceilings.setdefault(call["machine"], []).append(call["matmul_gflops"])
@@ -77,7 +81,7 @@ def scaled_run_seconds(records: Iterable[RunRecord], calls: Sequence[dict[str, A
     for record in records:
         measured = ceilings.get(record_machine(record))
         if not measured:
-            return math.nan
+            return None
         total += scaled_to_reference(record.timing.get("wall_time_s", 0.0), sum(measured) / len(measured))
     return round(total, 1)
 
@@ -99,7 +103,7 @@ def timed_curves(argv: Sequence[str]) -> tuple[int, dict[str, Any]]:
     records = load_records(study.runs_dir(args.results)) if study.runs_dir(args.results).is_dir() else []
     environment = environment_info()
     of_datasets = [r for r in records if r.dataset in args.datasets]
-    this_call = seconds_by_kind(records, started_unix, study.kinds()).get("all", {"runs": 0, "run_s": 0.0})
+    this_call = seconds_by_kind(of_datasets, started_unix, study.kinds()).get("all", {"runs": 0, "run_s": 0.0})
     call = {
         "datasets": list(args.datasets),
         "grid": args.grid,
@@ -123,10 +127,14 @@ def timed_curves(argv: Sequence[str]) -> tuple[int, dict[str, Any]]:
         "matmul_gflops": ceilings.matmul_gflops,
         "scaled_to_reference_s": round(scaled_to_reference(wall, ceilings.matmul_gflops), 1),
         "reference_matmul_gflops": REFERENCE_MATMUL_GFLOPS,
-        "by_kind": seconds_by_kind(records, started_unix, study.kinds()),
+        "by_kind": seconds_by_kind(of_datasets, started_unix, study.kinds()),
         "all_records": {
-            "by_kind": seconds_by_kind(of_datasets, 0.0, study.kinds()),
-            "machines": machines_of(of_datasets),
+            "by_kind": seconds_by_kind(records, 0.0, study.kinds()),
+            "by_dataset": {
+                dataset: seconds_by_kind([r for r in records if r.dataset == dataset], 0.0, study.kinds())
+                for dataset in sorted({r.dataset for r in records})
+            },
+            "machines": machines_of(records),
         },
         "ceilings": ceilings.to_dict(),
         "torch_threads": torch.get_num_threads(),
@@ -141,7 +149,7 @@ def timed_curves(argv: Sequence[str]) -> tuple[int, dict[str, Any]]:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another dataset's process may be writing its call
         calls = [*_earlier_calls(folder / TIMING), call]
         timing["calls"] = calls
-        timing["all_records"]["scaled_to_reference_s"] = scaled_run_seconds(of_datasets, calls)
+        timing["all_records"]["scaled_to_reference_s"] = scaled_run_seconds(records, calls)
         write_text_atomic(folder / TIMING, json.dumps(timing, indent=2) + "\n")
     return status, timing
 

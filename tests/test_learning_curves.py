@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
-from benchmarks.curves_timing import timed_curves
+from benchmarks.curves_timing import scaled_run_seconds, timed_curves
 from synthlib.audit import check_results
 from synthlib.columns import Method
 from synthlib.data import load_dataset
@@ -38,7 +38,7 @@ from synthlib.learning_curves import (
 )
 from synthlib.lengths import record_length_rule
 from synthlib.models import PaperCNN
-from synthlib.records import RunRecord, config_hash, load_records
+from synthlib.records import RunRecord, config_hash, load_records, record_path, write_record
 from synthlib.runner import run_study
 from synthlib.samplers import sample_kernels
 from synthlib.seeding import make_generator
@@ -336,21 +336,30 @@ def test_the_timed_grid_writes_wall_time_ceiling_and_time_per_column_kind(tmp_pa
 def test_the_timed_grid_of_the_plateau_curves_writes_into_their_own_folder(tmp_path):
     write_sound_tuning(tmp_path, "synthetic_gray")
     argv = ["--study", "learning_curves_plateau", "--results", str(tmp_path), "--device", "cpu"]
+    other = curve_record("normal", 5, 0, None, seconds=100.0)
+    elsewhere = replace(  # finished during the call by another dataset's process: not this call's
+        other, protocol=LEARNING_CURVES_PLATEAU.name, config_hash=config_hash(other.config)
+    )
+    elsewhere.timing["finished_unix"] = 4e9
+    write_record(record_path(LEARNING_CURVES_PLATEAU.runs_dir(tmp_path), "mnist", "normal", 0, "n0005"), elsewhere)
     status, timing = timed_curves([*argv, "--columns", "normal", "--sizes", "5", "--", "synthetic_gray"])
     assert status == 0 and timing["study"] == "learning_curves_plateau"
     written = json.loads((LEARNING_CURVES_PLATEAU.folder(tmp_path) / "timing.json").read_text())
-    assert written == timing and timing["all_records"]["by_kind"]["frozen"]["runs"] == 5  # seeds 0-4 at 5 per class
+    assert written == timing and timing["by_kind"]["frozen"]["runs"] == 5  # seeds 0-4 at 5 per class
+    assert timing["all_records"]["by_dataset"]["synthetic_gray"]["frozen"]["runs"] == 5
+    assert timing["all_records"]["by_dataset"]["mnist"]["all"] == {"runs": 1, "run_s": 100.0}
+    assert timing["all_records"]["by_kind"]["frozen"]["runs"] == 6
     assert not LEARNING_CURVES.folder(tmp_path).exists()
     (call,) = timing["calls"]
     assert call["runs"] == 5 and call["sizes"] == [5] and call["columns"] == ["normal"]
-    assert timing["all_records"]["scaled_to_reference_s"] == pytest.approx(
-        call["run_s"] * call["matmul_gflops"] / 359, abs=0.2
-    )
+    assert timing["all_records"]["scaled_to_reference_s"] is None  # the other record's machine has no call
+    ours = [r for r in load_records(LEARNING_CURVES_PLATEAU.runs_dir(tmp_path)) if r.dataset == "synthetic_gray"]
+    assert scaled_run_seconds(ours, [call]) == pytest.approx(call["run_s"] * call["matmul_gflops"] / 359, abs=0.2)
     _, again = timed_curves([*argv, "--columns", "normal", "--sizes", "1", "--seeds", "0", "--", "synthetic_gray"])
     assert [c["sizes"] for c in again["calls"]] == [[5], [1]]  # every call kept, the earlier read from the file
-    assert again["all_records"]["by_kind"]["frozen"]["runs"] == 6
-    records = load_records(LEARNING_CURVES_PLATEAU.runs_dir(tmp_path))
-    assert {r.protocol for r in records} == {"learning_curves_plateau"}
+    assert again["all_records"]["by_dataset"]["synthetic_gray"]["frozen"]["runs"] == 6
+    records = [r for r in load_records(LEARNING_CURVES_PLATEAU.runs_dir(tmp_path)) if r.dataset == "synthetic_gray"]
+    assert len(records) == 6 and {r.protocol for r in records} == {"learning_curves_plateau"}
     for record in records:  # one strip of at least 20 optimiser steps between validations
         per_epoch = math.ceil(record.n_train / record.config["train"]["batch_size"])
         assert record.stopping is not None and record.config["train"]["validation_every"] == math.ceil(20 / per_epoch)

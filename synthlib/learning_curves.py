@@ -667,13 +667,13 @@ LEARNING_CURVES = register_study(LearningCurves())
 PLATEAU_STOPPING = CurveStopping(
     patience_epochs=20, patience_steps=800, max_epochs_floor=250, max_steps=4000, strip_steps=20
 )
-"""Every column that trains stops on its own validation split. Chosen on the per-epoch validation curves of
-the committed runs (``docs/learning_curves.md``): their best epochs ranged 6-127 (CIFAR-10)
-and 129-1,609 (MNIST) for frozen heads and 2-38 and 5-308 for full training; a patience of 10 epochs lost up
-to 7 points of the best validation accuracy there, 20 epochs up to 12 points on MNIST (one-minibatch
-epochs), 20 epochs or 800 steps at most 2. The maximum, 4,000 steps or 250 epochs where an epoch is longer
-than 16 minibatches (300 per class and up): at 100 per class 4,000 steps are already 250 epochs, so the
-floor changes no smaller size's maximum, and at 300 per class frozen log-normal heads were still improving
+"""Every column that trains stops on its own validation split. Chosen on per-epoch validation curves of reruns
+of committed configurations (curves the records do not store; ``docs/learning_curves.md``): their best epochs
+ranged 6-127 (CIFAR-10) and 129-1,609 (MNIST) for frozen heads and 2-38 and 5-308 for full training; a patience
+of 10 epochs lost up to 7 points of the best validation accuracy there, 20 epochs up to 12 points on MNIST
+(one-minibatch epochs), 20 epochs or 800 steps at most 2. The maximum, 4,000 steps or 250 epochs where an epoch
+is longer than 16 minibatches (300 per class and up): at 100 per class 4,000 steps are already 250 epochs, so
+the floor changes no smaller size's maximum, and at 300 per class frozen log-normal heads were still improving
 at epoch 94 of a 100-epoch maximum. Validation once per strip of 20 steps (``CurveStopping.strip_steps``)."""
 
 PLATEAU_MORE_SEEDS: Mapping[int, tuple[int, ...]] = {n: (5, 6, 7, 8, 9) for n in (10, 38, 100)}

@@ -64,7 +64,7 @@ def tolerance_pp(protocol: str, dataset: str, column: str) -> tuple[float, str]:
     if entry is None:
         raise KeyError(f"{protocol}/{dataset}/{column}: no measured spread; run python -m benchmarks.real_data_spread")
     spread = float(entry["spread_pp"])
-    paths = ", ".join(SPREAD["variants"])
+    paths = ", ".join(entry["test_accuracy"])  # the runs this column's spread was measured over
     if spread * SPREAD_FACTOR <= FLOOR_PP:
         return FLOOR_PP, f"measured spread {spread:.2f} points over the committed record and {paths}; floor {FLOOR_PP}"
     kind = "UNSTABLE column: " if spread > UNSTABLE_PP else ""

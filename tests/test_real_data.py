@@ -11,8 +11,9 @@ and its test accuracy must equal the committed one:
   capability, forced code paths and thread count (``environment["machine"]``) and the same versions of
   Python, PyTorch, NumPy and SciPy. The same code then runs the same kernels in the same order;
 - otherwise *within the column's tolerance*, ``tolerance_pp``: derived from the spread of that very run's
-  test accuracy across code paths forced on one machine (``tests/real_data_spread.json``, measured by
-  ``python -m benchmarks.real_data_spread``; see ``docs/reproducibility.md``).
+  test accuracy across code paths forced on one machine, or reruns on another kind of machine where those
+  were measured (``tests/real_data_spread.json``, measured by ``python -m benchmarks.real_data_spread``; see
+  ``docs/reproducibility.md``).
 
 Each comparison prints which of the two it made and why. Each committed record is also checked by
 ``tests/test_audit.py``. Skipped, with the reason, when the datasets are absent.
